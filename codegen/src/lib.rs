@@ -1,0 +1,16 @@
+//! chainrule's symbolic core: lowers a checked net to a tensor IR, applies the chain rule,
+//! simplifies, and emits specialized Rust.
+#![forbid(unsafe_code)]
+
+use proc_macro2::TokenStream;
+
+/// Expands one `network!` invocation. Never panics: user errors become `compile_error!`s
+/// next to stub types.
+pub fn expand(tokens: TokenStream) -> TokenStream {
+    let front = chainrule_grammar::check_tokens(tokens);
+    let mut out = TokenStream::new();
+    for e in front.errors {
+        out.extend(e.to_compile_error());
+    }
+    out
+}

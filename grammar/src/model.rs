@@ -1,0 +1,299 @@
+//! The checked model: what the front end hands to code generation.
+//!
+//! Invariants, established by `check` and relied on by `chainrule-codegen`:
+//! - every name is resolved ([`Sym`]), every expression carries its inferred [`Shape`], and
+//!   every shape rule of the language holds (operands of `+ - * /` equal or scalar, inner
+//!   sizes of `@` agree, the loss is a scalar, ...);
+//! - `dense` layers are expanded into their two parameters and an ordinary `let`;
+//! - a `let` refers only to the input, the target, parameters and earlier `let`s;
+//! - every parameter reaches the loss;
+//! - user `fn`s are scalar, non-recursive, and called with the right number of arguments;
+//! - the net's size is within its limit, so generation is bounded.
+//!
+//! Nothing here carries a source span: every user error is reported by `check`.
+
+use proc_macro2::{Ident, TokenStream};
+
+/// The scalar type a net computes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scalar {
+    /// `f32`, the default.
+    F32,
+    /// `f64`, chosen with `#[scalar(f64)]`.
+    F64,
+}
+
+/// A static shape: `[]`, `[n]` or `[rows, cols]` (row-major).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Shape {
+    /// `[]`.
+    Scalar,
+    /// `[n]`.
+    Vector(usize),
+    /// `[rows, cols]`, stored as `[[T; cols]; rows]`.
+    Matrix(usize, usize),
+}
+
+impl Shape {
+    /// The number of scalars.
+    pub fn len(self) -> usize {
+        match self {
+            Shape::Scalar => 1,
+            Shape::Vector(n) => n,
+            Shape::Matrix(r, c) => r * c,
+        }
+    }
+
+    /// Never true for a checked shape; here for clippy's `len_without_is_empty`.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The dimensions as written in the language: `[]`, `[n]` or `[r, c]`.
+    pub fn dims(self) -> Vec<usize> {
+        match self {
+            Shape::Scalar => vec![],
+            Shape::Vector(n) => vec![n],
+            Shape::Matrix(r, c) => vec![r, c],
+        }
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::Scalar => write!(f, "[]"),
+            Shape::Vector(n) => write!(f, "[{n}]"),
+            Shape::Matrix(r, c) => write!(f, "[{r}, {c}]"),
+        }
+    }
+}
+
+/// A parameter initialiser as written after `=`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// `zeros` (also the default).
+    Zeros,
+    /// `ones`.
+    Ones,
+    /// `constant(c)`.
+    Constant(f64),
+    /// `uniform(lo, hi)`.
+    Uniform(f64, f64),
+    /// `normal(mean, std)`.
+    Normal(f64, f64),
+    /// `xavier`: Glorot uniform.
+    Xavier,
+    /// `he`: Kaiming normal.
+    He,
+}
+
+/// What a name refers to inside a net.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Sym {
+    /// The `input`.
+    Input,
+    /// The `target`.
+    Target,
+    /// A parameter, by index into [`Net::params`].
+    Param(usize),
+    /// A `let`, by index into [`Net::lets`].
+    Let(usize),
+}
+
+/// A binary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BinOp {
+    /// `+`, elementwise.
+    Add,
+    /// `-`, elementwise.
+    Sub,
+    /// `*`, elementwise (never a matrix product).
+    Mul,
+    /// `/`, elementwise.
+    Div,
+    /// `^`, elementwise power with a scalar exponent.
+    Pow,
+    /// `@`, matrix product.
+    MatMul,
+}
+
+/// A function of the language, resolved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Func {
+    /// `exp(x)`.
+    Exp,
+    /// `ln(x)`.
+    Ln,
+    /// `sqrt(x)`.
+    Sqrt,
+    /// `abs(x)`.
+    Abs,
+    /// `sin(x)`.
+    Sin,
+    /// `cos(x)`.
+    Cos,
+    /// `tanh(x)`.
+    Tanh,
+    /// `sigmoid(x)`.
+    Sigmoid,
+    /// `relu(x)`.
+    Relu,
+    /// `softplus(x)`.
+    Softplus,
+    /// `leaky_relu(x, a)` with the slope `a` folded in; one argument.
+    LeakyRelu(f64),
+    /// `max(a, b)`, elementwise.
+    Max,
+    /// `min(a, b)`, elementwise.
+    Min,
+    /// `sum(v)`: a scalar.
+    Sum,
+    /// `mean(v)`: a scalar.
+    Mean,
+    /// `dot(a, b)`: a scalar.
+    Dot,
+    /// `softmax(v)`.
+    Softmax,
+    /// `log_softmax(v)`.
+    LogSoftmax,
+    /// `transpose(m)`.
+    Transpose,
+    /// `mse(y, t)`.
+    Mse,
+    /// `bce(p, t)`.
+    Bce,
+    /// `bce_with_logits(z, t)`.
+    BceWithLogits,
+    /// `cross_entropy(p, t)`.
+    CrossEntropy,
+    /// `softmax_cross_entropy(z, t)`.
+    SoftmaxCrossEntropy,
+    /// A user `fn`, by index into [`Net::fns`]; applied elementwise.
+    User(usize),
+}
+
+/// A checked expression with its shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What the expression computes.
+    pub kind: ExprKind,
+    /// Its inferred shape.
+    pub shape: Shape,
+}
+
+/// The kinds of checked expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A number literal; always [`Shape::Scalar`], broadcast by its consumer.
+    Num(f64),
+    /// A name.
+    Sym(Sym),
+    /// Argument `i` of the enclosing user `fn` (only inside [`FnDef::body`]).
+    FnArg(usize),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// A binary operator. For `+ - * / ^`, one side may be a scalar that broadcasts.
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// A call with its arguments (checked arity).
+    Call(Func, Vec<Expr>),
+    /// `v[i]` (one index) or `m[i, j]` (two), in range.
+    Index(Box<Expr>, Vec<usize>),
+}
+
+/// A user-defined scalar function `fn name(a, b) = body;`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnDef {
+    /// Its name.
+    pub name: String,
+    /// Its parameter names, in order.
+    pub params: Vec<String>,
+    /// Its body over scalars; arguments appear as [`ExprKind::FnArg`].
+    pub body: Expr,
+}
+
+/// The input or the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Var {
+    /// Its name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Shape,
+}
+
+/// A trainable parameter.
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// Its name (also the struct field and the safetensors tensor name).
+    pub name: String,
+    /// Its shape.
+    pub shape: Shape,
+    /// Its initialiser.
+    pub init: Init,
+    /// Inputs feeding each output, for `xavier` and `he`: a matrix `[r, c]` used as
+    /// `w @ x` has `fan_in = c`, one used as `x @ w` has `fan_in = r`; a vector `[n]`
+    /// has `n`; a scalar `1`.
+    pub fan_in: usize,
+    /// Outputs fed by each input (see `fan_in`).
+    pub fan_out: usize,
+    /// `#[doc = ...]` attributes written on the declaration, for the struct field.
+    pub docs: Vec<TokenStream>,
+}
+
+/// A `let` binding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Let {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: Expr,
+}
+
+/// One checked `net`.
+#[derive(Clone, Debug)]
+pub struct Net {
+    /// Outer attributes to copy onto the generated struct, each a complete `#[...]`
+    /// (doc comments included; `#[scalar]` and `#[chainrule]` are consumed).
+    pub attrs: Vec<TokenStream>,
+    /// The visibility as written: empty, `pub`, `pub(crate)` or `pub(super)`.
+    pub vis: TokenStream,
+    /// The net's name, spanned at the user's token.
+    pub name: Ident,
+    /// The scalar type.
+    pub scalar: Scalar,
+    /// The unroll budget in scalar operations (`#[chainrule(unroll = N)]`).
+    pub unroll: usize,
+    /// The `input`.
+    pub input: Var,
+    /// The `target`, if any.
+    pub target: Option<Var>,
+    /// Parameters in declaration order (`dense` parameters where their `let` stands).
+    pub params: Vec<Param>,
+    /// `let`s in order.
+    pub lets: Vec<Let>,
+    /// What `output` names.
+    pub output: Sym,
+    /// The loss, a scalar.
+    pub loss: Expr,
+    /// User `fn`s visible in this net (shared and local), referenced by [`Func::User`].
+    pub fns: Vec<FnDef>,
+}
+
+/// What is left of a net that failed to check: enough to emit a stub type so one
+/// mistake does not cascade into errors at every use of the net.
+#[derive(Clone, Debug)]
+pub struct Stub {
+    /// Outer attributes (as in [`Net::attrs`]).
+    pub attrs: Vec<TokenStream>,
+    /// The visibility as written.
+    pub vis: TokenStream,
+    /// The net's name.
+    pub name: Ident,
+}
+
+/// The default unroll budget, in scalar operations of forward plus backward.
+pub const DEFAULT_UNROLL: usize = 512;
+/// The largest unroll budget accepted; beyond it, compile time explodes.
+pub const MAX_UNROLL: usize = 1 << 16;
+/// The default size limit, in scalars (parameters plus intermediate values).
+pub const DEFAULT_MAX_SIZE: u64 = 1 << 20;
