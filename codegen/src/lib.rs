@@ -3,14 +3,23 @@
 #![forbid(unsafe_code)]
 
 use proc_macro2::TokenStream;
+use quote::quote;
 
 /// Expands one `network!` invocation. Never panics: user errors become `compile_error!`s
-/// next to stub types.
+/// next to stub types, so one mistake does not cascade into errors at every use.
 pub fn expand(tokens: TokenStream) -> TokenStream {
     let front = chainrule_grammar::check_tokens(tokens);
     let mut out = TokenStream::new();
-    for e in front.errors {
+    for e in &front.errors {
         out.extend(e.to_compile_error());
+    }
+    for stub in &front.stubs {
+        let vis = &stub.vis;
+        let name = &stub.name;
+        out.extend(quote! {
+            #[allow(dead_code)]
+            #vis struct #name {}
+        });
     }
     out
 }
