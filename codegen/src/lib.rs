@@ -2,6 +2,15 @@
 //! simplifies, and emits specialized Rust.
 #![forbid(unsafe_code)]
 
+pub mod diff;
+mod docs;
+pub mod emit;
+pub mod generate;
+pub mod ir;
+pub mod lower;
+pub mod plan;
+pub mod simplify;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -12,6 +21,9 @@ pub fn expand(tokens: TokenStream) -> TokenStream {
     let mut out = TokenStream::new();
     for e in &front.errors {
         out.extend(e.to_compile_error());
+    }
+    for net in &front.nets {
+        out.extend(generate::generate(net));
     }
     for stub in &front.stubs {
         let vis = &stub.vis;

@@ -1,6 +1,7 @@
 //! What generated code calls. Not a public API: names and signatures change freely.
 
 pub mod kernels;
+pub mod prelude;
 
 pub use crate::Float;
 pub use crate::init::{Init, fill as init_fill};

@@ -1,0 +1,239 @@
+//! The rustdoc of `backward`: the derived equations in the notation of the lecture, one
+//! line per value the generated code stores, so a reader can check the chain rule the
+//! macro applied: `∂L/∂z₂ = y − t`, `∂L/∂w2 += ∂L/∂z₂ ⊗ h`, `∂L/∂h = w2ᵀ ∂L/∂z₂`.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use chainrule_grammar::model::Net;
+
+use crate::emit::Role;
+use crate::ir::{Binary, Graph, Id, Op, Shape, Unary};
+use crate::lower::Lowered;
+use crate::plan::{MethodSpec, Place, Plan};
+
+const P_ADD: u8 = 0;
+const P_MUL: u8 = 1;
+const P_NEG: u8 = 2;
+const P_ATOM: u8 = 3;
+
+/// The doc comment of `backward`.
+pub fn backward(
+    net: &Net,
+    low: &Lowered,
+    spec: &MethodSpec,
+    plan: &Plan,
+    roles: &[Role],
+    totals: &[Option<Id>],
+) -> String {
+    let printer = Printer::new(net, low, plan, roles, totals);
+    let mut lines = Vec::new();
+    for id in low.graph.ids() {
+        if plan.place[id.index()] == Place::Let {
+            let lhs = printer.names.get(&id).cloned().unwrap_or_default();
+            let rhs = printer.expr(id, true).0;
+            if id == low.loss {
+                lines.push(format!("L = {rhs}"));
+            } else {
+                lines.push(format!("{lhs} = {rhs}"));
+            }
+        }
+    }
+    if plan.place[low.loss.index()] != Place::Let {
+        lines.push(format!("L = {}", printer.expr(low.loss, true).0));
+    }
+    for sink in &spec.sinks {
+        let name = &net.params[sink.param].name;
+        let rhs: Vec<String> = sink
+            .terms
+            .iter()
+            .map(|t| printer.expr(*t, false).0)
+            .collect();
+        lines.push(format!("∂L/∂{name} += {}", rhs.join(" + ")));
+    }
+    let mut doc = String::from(
+        " Adds `∂L/∂θ` for every parameter `θ` to `grad` and returns the loss `L`.\n\n \
+         The chain rule as `network!` derived and simplified it at compile time, one line \
+         per value the generated code computes (`⊙` is the elementwise product, `⊗` the \
+         outer product, `Σ` a sum over all elements; `L` is the loss):\n\n ```text\n",
+    );
+    for line in lines {
+        let _ = writeln!(doc, " {line}");
+    }
+    doc.push_str(" ```\n\n For a batch, see `backward_batch`.");
+    doc
+}
+
+struct Printer<'a> {
+    g: &'a Graph,
+    net: &'a Net,
+    names: HashMap<Id, String>,
+}
+
+fn subscript(k: usize) -> String {
+    k.to_string()
+        .chars()
+        .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+        .collect()
+}
+
+impl<'a> Printer<'a> {
+    fn new(
+        net: &'a Net,
+        low: &'a Lowered,
+        plan: &'a Plan,
+        roles: &[Role],
+        totals: &[Option<Id>],
+    ) -> Self {
+        let g = &low.graph;
+        let mut names = HashMap::new();
+        let (mut z, mut d, mut v) = (0, 0, 0);
+        // The forward node each total adjoint belongs to, to name `∂L/∂z₁` after `z₁`.
+        let adjoint_of: HashMap<Id, Id> = totals
+            .iter()
+            .enumerate()
+            .filter_map(|(f, t)| t.map(|t| (t, Id(f as u32))))
+            .collect();
+        for id in g.ids() {
+            if plan.place[id.index()] != Place::Let {
+                continue;
+            }
+            let name = match &roles[id.index()] {
+                Role::Value(n) => n.clone(),
+                Role::Adjoint(n) => format!("∂L/∂{n}"),
+                Role::Forward(_) => {
+                    z += 1;
+                    format!("z{}", subscript(z))
+                }
+                Role::Backward(_) | Role::Other => match adjoint_of.get(&id) {
+                    Some(f) => format!("∂L/∂{}", names.get(f).cloned().unwrap_or_default()),
+                    None => {
+                        if g.shape(id) == Shape::Scalar {
+                            v += 1;
+                            format!("s{}", subscript(v))
+                        } else {
+                            d += 1;
+                            format!("δ{}", subscript(d))
+                        }
+                    }
+                },
+            };
+            names.insert(id, name);
+        }
+        Self { g, net, names }
+    }
+
+    /// The expression of a node; `top` expands a stored node instead of naming it.
+    fn expr(&self, id: Id, top: bool) -> (String, u8) {
+        if !top {
+            if let Some(n) = self.names.get(&id) {
+                return (n.clone(), P_ATOM);
+            }
+        }
+        let g = self.g;
+        let node = g.node(id);
+        let wrap = |e: (String, u8), min: u8| {
+            if e.1 < min { format!("({})", e.0) } else { e.0 }
+        };
+        let sub = |x: Id| self.expr(x, false);
+        match node.op {
+            Op::Input => (self.net.input.name.clone(), P_ATOM),
+            Op::Target => (
+                self.net
+                    .target
+                    .as_ref()
+                    .map_or_else(|| "t".into(), |t| t.name.clone()),
+                P_ATOM,
+            ),
+            Op::Param(p) => (self.net.params[p as usize].name.clone(), P_ATOM),
+            Op::Seed => ("1".into(), P_ATOM),
+            Op::Const(bits) => {
+                let v = f64::from_bits(bits);
+                if v < 0.0 {
+                    (format!("−{}", -v), P_NEG)
+                } else {
+                    (format!("{v}"), P_ATOM)
+                }
+            }
+            Op::Unary(Unary::Neg, a) => (format!("−{}", wrap(sub(a), P_NEG)), P_NEG),
+            Op::Unary(Unary::Square, a) => (format!("{}²", wrap(sub(a), P_ATOM)), P_ATOM),
+            Op::Unary(Unary::Step, a) => (format!("[{} > 0]", sub(a).0), P_ATOM),
+            Op::Unary(f, a) => {
+                let name = match f {
+                    Unary::Sigmoid => "σ",
+                    other => crate::ir::unary_name(other),
+                };
+                (format!("{name}({})", sub(a).0), P_ATOM)
+            }
+            Op::Binary(f, a, b) => {
+                let (ea, eb) = (sub(a), sub(b));
+                match f {
+                    Binary::Add => (format!("{} + {}", wrap(ea, P_ADD), wrap(eb, P_MUL)), P_ADD),
+                    Binary::Sub => (format!("{} − {}", wrap(ea, P_ADD), wrap(eb, P_MUL)), P_ADD),
+                    Binary::Mul | Binary::Div => {
+                        let seed = |x: Id| g.op(x) == Op::Seed;
+                        if f == Binary::Mul && seed(b) {
+                            return ea;
+                        }
+                        if f == Binary::Mul && seed(a) {
+                            return eb;
+                        }
+                        let scalar = g.shape(a) == Shape::Scalar || g.shape(b) == Shape::Scalar;
+                        let op = match (f, scalar) {
+                            (Binary::Div, _) => "/",
+                            (_, true) => "·",
+                            (_, false) => "⊙",
+                        };
+                        (
+                            format!("{} {op} {}", wrap(ea, P_MUL), wrap(eb, P_NEG)),
+                            P_MUL,
+                        )
+                    }
+                    Binary::Pow => (format!("{}^{}", wrap(ea, P_ATOM), wrap(eb, P_ATOM)), P_ATOM),
+                    other => (
+                        format!("{}({}, {})", crate::ir::binary_name(other), ea.0, eb.0),
+                        P_ATOM,
+                    ),
+                }
+            }
+            Op::Broadcast(s) => sub(s),
+            Op::Sum(a) => (format!("Σ {}", wrap(sub(a), P_ATOM)), P_NEG),
+            Op::Transpose(a) => (format!("{}ᵀ", wrap(sub(a), P_ATOM)), P_ATOM),
+            Op::Index(a, i, j) => match g.shape(a) {
+                Shape::Matrix(..) => (format!("{}[{i}, {j}]", wrap(sub(a), P_ATOM)), P_ATOM),
+                _ => (format!("{}[{i}]", wrap(sub(a), P_ATOM)), P_ATOM),
+            },
+            Op::Unindex(s, i, j) => match node.shape {
+                Shape::Matrix(..) => (format!("e[{i}, {j}] · {}", wrap(sub(s), P_NEG)), P_MUL),
+                _ => (format!("e[{i}] · {}", wrap(sub(s), P_NEG)), P_MUL),
+            },
+            Op::MatVec(w, x) => (
+                format!("{} {}", wrap(sub(w), P_ATOM), wrap(sub(x), P_ATOM)),
+                P_MUL,
+            ),
+            Op::VecMat(x, w) => (
+                format!("{}ᵀ {}", wrap(sub(w), P_ATOM), wrap(sub(x), P_ATOM)),
+                P_MUL,
+            ),
+            Op::MatMat(a, b, ta, tb) => {
+                let t = |flag: bool| if flag { "ᵀ" } else { "" };
+                (
+                    format!(
+                        "{}{} {}{}",
+                        wrap(sub(a), P_ATOM),
+                        t(ta),
+                        wrap(sub(b), P_ATOM),
+                        t(tb)
+                    ),
+                    P_MUL,
+                )
+            }
+            Op::Outer(u, v) => (
+                format!("{} ⊗ {}", wrap(sub(u), P_ATOM), wrap(sub(v), P_ATOM)),
+                P_MUL,
+            ),
+            Op::Softmax(a) => (format!("softmax({})", sub(a).0), P_ATOM),
+            Op::LogSoftmax(a) => (format!("log_softmax({})", sub(a).0), P_ATOM),
+        }
+    }
+}

@@ -1,0 +1,814 @@
+//! Emission: a planned method becomes Rust statements.
+//!
+//! Hygiene: the generated code's own names never collide with anything the user picks.
+//! Method parameters are `x`, `t`, `grad`, `scale`; a `let h` of the user's is stored as
+//! `v_h` and its adjoint as `d_h`; unnamed values are `__v_h_1` (built in `let h`),
+//! `__loss_1`, `__d_h_1`, `__dloss_1`, `__t_1`; loop counters are `__i`, `__j`, `__c`,
+//! `__l`. User names appear bare only as struct fields (`self.w1`, `grad.w1`). Paths are
+//! absolute (`::chainrule::__private`, `::core::primitive::f32`).
+
+use std::collections::BTreeMap;
+
+use chainrule_grammar::model::{Net, Scalar};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::diff::Adjoints;
+use crate::ir::{Binary, Graph, Id, Op, Shape, Unary, unary_name};
+use crate::lower::{Lowered, Owner};
+use crate::plan::{MethodSpec, Place, Plan, Term, is_product};
+
+/// Accumulators per reduction in loop form, as in the runtime's kernels.
+const LANES: usize = 8;
+/// Reductions at most this long are written out term by term even in loop form.
+const SHORT_SUM: usize = 4;
+
+/// What a node is to a reader, for naming it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The value of the user's `let name`.
+    Value(String),
+    /// The adjoint `∂L/∂name` of a named value or of the input.
+    Adjoint(String),
+    /// An unnamed forward value built in a `let` or in the loss.
+    Forward(Owner),
+    /// An unnamed node built by the chain rule for a forward node with this owner.
+    Backward(Option<Owner>),
+    /// Anything else.
+    Other,
+}
+
+/// The roles of every node of a lowered net.
+pub fn roles(net: &Net, low: &Lowered, adjoints: &[&Adjoints], extra: &[(Id, Role)]) -> Vec<Role> {
+    let g = &low.graph;
+    let mut roles = vec![Role::Other; g.len()];
+    for (id, owner) in low.owners.iter().enumerate() {
+        if let Some(owner) = owner {
+            roles[id] = Role::Forward(*owner);
+        }
+    }
+    for adj in adjoints {
+        for &(created, by) in &adj.created_by {
+            if roles[created.index()] == Role::Other {
+                roles[created.index()] =
+                    Role::Backward(low.owners.get(by.index()).copied().flatten());
+            }
+        }
+    }
+    for adj in adjoints {
+        for (i, binding) in net.lets.iter().enumerate().rev() {
+            if let Some(Some(total)) = adj.total.get(low.lets[i].index()) {
+                if !g.op(*total).is_leaf() {
+                    roles[total.index()] = Role::Adjoint(binding.name.clone());
+                }
+            }
+        }
+    }
+    for (id, role) in extra {
+        roles[id.index()] = role.clone();
+    }
+    // Earlier lets win when two share one node.
+    for (i, binding) in net.lets.iter().enumerate().rev() {
+        let id = low.lets[i];
+        if !g.op(id).is_leaf() {
+            roles[id.index()] = Role::Value(binding.name.clone());
+        }
+    }
+    roles
+}
+
+/// One element index: a literal (unrolled code) or a loop counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ix {
+    Lit(usize),
+    Var(&'static str),
+}
+
+impl Ix {
+    fn tokens(self) -> TokenStream {
+        match self {
+            Ix::Lit(i) => {
+                let lit = Literal::usize_unsuffixed(i);
+                quote!(#lit)
+            }
+            Ix::Var(v) => {
+                let v = Ident::new(v, Span::call_site());
+                quote!(#v)
+            }
+        }
+    }
+}
+
+/// Binding strength of an emitted expression, to add only the parentheses Rust needs.
+const P_IF: i8 = -1;
+const P_ADD: i8 = 0;
+const P_MUL: i8 = 1;
+const P_NEG: i8 = 2;
+const P_ATOM: i8 = 3;
+
+/// An expression and how tightly it binds.
+#[derive(Clone, Debug)]
+struct Expr {
+    tokens: TokenStream,
+    prec: i8,
+}
+
+impl Expr {
+    fn atom(tokens: TokenStream) -> Self {
+        Self {
+            tokens,
+            prec: P_ATOM,
+        }
+    }
+
+    /// The tokens, parenthesized unless they bind at least as tightly as `min`.
+    fn at(&self, min: i8) -> TokenStream {
+        let t = &self.tokens;
+        if self.prec < min {
+            quote!((#t))
+        } else {
+            t.clone()
+        }
+    }
+}
+
+fn binop(l: Expr, op: TokenStream, r: Expr, prec: i8) -> Expr {
+    // Left-associative: the right operand must bind strictly tighter, so `a - (b - c)`
+    // and `a + (b + c)` keep their parentheses and their rounding.
+    let (l, r) = (l.at(prec), r.at(prec + 1));
+    Expr {
+        tokens: quote!(#l #op #r),
+        prec,
+    }
+}
+
+/// Emits methods of one net.
+#[derive(Debug)]
+pub struct Emitter<'a> {
+    g: &'a Graph,
+    net: &'a Net,
+    low: &'a Lowered,
+    plan: &'a Plan,
+    names: Vec<Option<Ident>>,
+    scalar_ty: TokenStream,
+}
+
+impl<'a> Emitter<'a> {
+    /// Prepares to emit a planned method, naming every stored node.
+    pub fn new(net: &'a Net, low: &'a Lowered, plan: &'a Plan, roles: &[Role]) -> Self {
+        let g = &low.graph;
+        let mut names = vec![None; g.len()];
+        let mut counters: BTreeMap<String, usize> = BTreeMap::new();
+        let mut numbered = |prefix: String| {
+            let k = counters.entry(prefix.clone()).or_insert(0);
+            *k += 1;
+            format!("{prefix}{k}")
+        };
+        let owner_name = |o: Owner| match o {
+            Owner::Let(i) => net.lets[i].name.clone(),
+            Owner::Loss => String::new(),
+        };
+        for id in g.ids() {
+            if plan.place[id.index()] != Place::Let {
+                continue;
+            }
+            let name = match &roles[id.index()] {
+                Role::Value(n) => format!("v_{n}"),
+                Role::Adjoint(n) => format!("d_{n}"),
+                Role::Forward(Owner::Loss) => numbered("__loss_".into()),
+                Role::Forward(o) => numbered(format!("__v_{}_", owner_name(*o))),
+                Role::Backward(Some(Owner::Loss)) => numbered("__dloss_".into()),
+                Role::Backward(Some(o)) => numbered(format!("__d_{}_", owner_name(*o))),
+                Role::Backward(None) | Role::Other => numbered("__t_".into()),
+            };
+            names[id.index()] = Some(Ident::new(&name, Span::call_site()));
+        }
+        let scalar_ty = match net.scalar {
+            Scalar::F32 => quote!(::core::primitive::f32),
+            Scalar::F64 => quote!(::core::primitive::f64),
+        };
+        Self {
+            g,
+            net,
+            low,
+            plan,
+            names,
+            scalar_ty,
+        }
+    }
+
+    /// The Rust type of a shape.
+    pub fn ty(&self, shape: Shape) -> TokenStream {
+        let t = &self.scalar_ty;
+        match shape {
+            Shape::Scalar => quote!(#t),
+            Shape::Vector(n) => quote!([#t; #n]),
+            Shape::Matrix(r, c) => quote!([[#t; #c]; #r]),
+        }
+    }
+
+    /// A zero of a shape.
+    pub fn zero(&self, shape: Shape) -> TokenStream {
+        let z = self.literal(0.0).tokens;
+        match shape {
+            Shape::Scalar => z,
+            Shape::Vector(n) => quote!([#z; #n]),
+            Shape::Matrix(r, c) => quote!([[#z; #c]; #r]),
+        }
+    }
+
+    /// A scalar literal of the net's type.
+    fn literal(&self, v: f64) -> Expr {
+        let t = &self.scalar_ty;
+        if v.is_nan() {
+            return Expr::atom(quote!(#t::NAN));
+        }
+        if v.is_infinite() {
+            return if v > 0.0 {
+                Expr::atom(quote!(#t::INFINITY))
+            } else {
+                Expr::atom(quote!(#t::NEG_INFINITY))
+            };
+        }
+        let mag = match self.net.scalar {
+            Scalar::F32 => Literal::f32_suffixed(v.abs() as f32),
+            Scalar::F64 => Literal::f64_suffixed(v.abs()),
+        };
+        if v.is_sign_negative() {
+            Expr {
+                tokens: quote!(-#mag),
+                prec: P_NEG,
+            }
+        } else {
+            Expr::atom(quote!(#mag))
+        }
+    }
+
+    fn name(&self, id: Id) -> &Ident {
+        self.names[id.index()]
+            .as_ref()
+            .expect("stored nodes are named")
+    }
+
+    fn index_suffix(ix: &[Ix]) -> TokenStream {
+        let parts = ix.iter().map(|i| {
+            let t = i.tokens();
+            quote!([#t])
+        });
+        quote!(#(#parts)*)
+    }
+
+    /// The parameter's field.
+    fn field(&self, p: u32) -> Ident {
+        format_ident!("{}", self.net.params[p as usize].name)
+    }
+
+    /// A reference to a node's whole array, for kernels.
+    fn array(&self, id: Id) -> TokenStream {
+        match self.g.op(id) {
+            Op::Param(p) => {
+                let f = self.field(p);
+                quote!(&self.#f)
+            }
+            Op::Input => quote!(x),
+            Op::Target => quote!(t),
+            _ => {
+                let n = self.name(id);
+                quote!(&#n)
+            }
+        }
+    }
+
+    /// A node's whole value, for returning it.
+    pub fn value(&self, id: Id) -> TokenStream {
+        match self.g.op(id) {
+            Op::Param(p) => {
+                let f = self.field(p);
+                quote!(self.#f)
+            }
+            Op::Input => quote!(*x),
+            Op::Target => quote!(*t),
+            Op::Seed => quote!(scale),
+            Op::Const(bits) => self.literal(f64::from_bits(bits)).tokens,
+            _ => {
+                let n = self.name(id);
+                quote!(#n)
+            }
+        }
+    }
+
+    /// One element of a node, as an expression.
+    fn elem(&self, id: Id, ix: &[Ix]) -> Expr {
+        let node = self.g.node(id);
+        let ix = if node.shape == Shape::Scalar {
+            &[][..]
+        } else {
+            ix
+        };
+        match self.plan.place[id.index()] {
+            Place::Leaf => self.leaf(node.op, ix),
+            Place::Let => {
+                let n = self.name(id);
+                let s = Self::index_suffix(ix);
+                Expr::atom(quote!(#n #s))
+            }
+            Place::Inline | Place::Absorbed | Place::Dead => self.compute(id, ix),
+        }
+    }
+
+    fn leaf(&self, op: Op, ix: &[Ix]) -> Expr {
+        let s = Self::index_suffix(ix);
+        match op {
+            Op::Param(p) => {
+                let f = self.field(p);
+                Expr::atom(quote!(self.#f #s))
+            }
+            Op::Input if ix.is_empty() => Expr {
+                tokens: quote!(*x),
+                prec: P_NEG,
+            },
+            Op::Target if ix.is_empty() => Expr {
+                tokens: quote!(*t),
+                prec: P_NEG,
+            },
+            Op::Input => Expr::atom(quote!(x #s)),
+            Op::Target => Expr::atom(quote!(t #s)),
+            Op::Seed => Expr::atom(quote!(scale)),
+            Op::Const(bits) => self.literal(f64::from_bits(bits)),
+            other => unreachable!("not a leaf: {other:?}"),
+        }
+    }
+
+    /// Literal indices selecting element `(i, j)` of a node of this shape.
+    fn lits(shape: Shape, i: u32, j: u32) -> Vec<Ix> {
+        match shape {
+            Shape::Scalar => vec![],
+            Shape::Vector(_) => vec![Ix::Lit(i as usize)],
+            Shape::Matrix(..) => vec![Ix::Lit(i as usize), Ix::Lit(j as usize)],
+        }
+    }
+
+    fn call(&self, f: &str, args: &[Expr]) -> Expr {
+        let f = Ident::new(f, Span::call_site());
+        let args = args.iter().map(|a| &a.tokens);
+        Expr::atom(quote!(#f(#(#args),*)))
+    }
+
+    /// The expression computing one element of a node from its operands.
+    fn compute(&self, id: Id, ix: &[Ix]) -> Expr {
+        let g = self.g;
+        let node = g.node(id);
+        match node.op {
+            Op::Unary(Unary::Neg, a) => {
+                let e = self.elem(a, ix).at(P_NEG);
+                Expr {
+                    tokens: quote!(-#e),
+                    prec: P_NEG,
+                }
+            }
+            Op::Unary(f, a) => self.call(unary_name(f), &[self.elem(a, ix)]),
+            Op::Binary(f, a, b) => {
+                let (ea, eb) = (self.elem(a, ix), self.elem(b, ix));
+                match f {
+                    Binary::Add => binop(ea, quote!(+), eb, P_ADD),
+                    Binary::Sub => binop(ea, quote!(-), eb, P_ADD),
+                    Binary::Mul => binop(ea, quote!(*), eb, P_MUL),
+                    Binary::Div => binop(ea, quote!(/), eb, P_MUL),
+                    Binary::Pow => self.call("powf", &[ea, eb]),
+                    Binary::Max => self.call("max", &[ea, eb]),
+                    Binary::Min => self.call("min", &[ea, eb]),
+                    Binary::MaxGrad => self.call("max_grad", &[ea, eb]),
+                    Binary::LeakyRelu => self.call("leaky_relu", &[ea, eb]),
+                    Binary::LeakyStep => self.call("leaky_step", &[ea, eb]),
+                }
+            }
+            Op::Broadcast(s) => self.elem(s, &[]),
+            Op::Transpose(a) => self.elem(a, &[ix[1], ix[0]]),
+            Op::Index(a, i, j) => self.elem(a, &Self::lits(g.shape(a), i, j)),
+            Op::Unindex(s, i, j) => {
+                let want = Self::lits(node.shape, i, j);
+                let lits: Option<Vec<usize>> = ix
+                    .iter()
+                    .map(|k| match k {
+                        Ix::Lit(v) => Some(*v),
+                        Ix::Var(_) => None,
+                    })
+                    .collect();
+                match lits {
+                    Some(l) if want.iter().zip(&l).all(|(w, v)| *w == Ix::Lit(*v)) => {
+                        self.elem(s, &[])
+                    }
+                    Some(_) => self.literal(0.0),
+                    None => {
+                        let conds = ix.iter().zip(&want).map(|(k, w)| {
+                            let (k, w) = (k.tokens(), w.tokens());
+                            quote!(#k == #w)
+                        });
+                        let s = self.elem(s, &[]).tokens;
+                        let z = self.literal(0.0).tokens;
+                        Expr {
+                            tokens: quote!(if #(#conds)&&* { #s } else { #z }),
+                            prec: P_IF,
+                        }
+                    }
+                }
+            }
+            Op::Sum(a) => self.sum_of(each_index(g.shape(a)).map(|k| self.elem(a, &k))),
+            Op::MatVec(w, x) => {
+                let Shape::Vector(n) = g.shape(x) else {
+                    unreachable!()
+                };
+                self.sum_of((0..n).map(|j| {
+                    let (wi, xj) = (
+                        self.elem(w, &[ix[0], Ix::Lit(j)]),
+                        self.elem(x, &[Ix::Lit(j)]),
+                    );
+                    binop(wi, quote!(*), xj, P_MUL)
+                }))
+            }
+            Op::VecMat(x, w) => {
+                let Shape::Vector(m) = g.shape(x) else {
+                    unreachable!()
+                };
+                self.sum_of((0..m).map(|i| {
+                    let (xi, wij) = (
+                        self.elem(x, &[Ix::Lit(i)]),
+                        self.elem(w, &[Ix::Lit(i), ix[0]]),
+                    );
+                    binop(xi, quote!(*), wij, P_MUL)
+                }))
+            }
+            Op::MatMat(a, b, ta, tb) => {
+                let k = match (g.shape(a), ta) {
+                    (Shape::Matrix(_, c), false) | (Shape::Matrix(c, _), true) => c,
+                    _ => unreachable!(),
+                };
+                self.sum_of((0..k).map(|k| {
+                    let ai = if ta {
+                        [Ix::Lit(k), ix[0]]
+                    } else {
+                        [ix[0], Ix::Lit(k)]
+                    };
+                    let bj = if tb {
+                        [ix[1], Ix::Lit(k)]
+                    } else {
+                        [Ix::Lit(k), ix[1]]
+                    };
+                    binop(self.elem(a, &ai), quote!(*), self.elem(b, &bj), P_MUL)
+                }))
+            }
+            Op::Outer(u, v) => binop(
+                self.elem(u, &ix[..1]),
+                quote!(*),
+                self.elem(v, &ix[1..]),
+                P_MUL,
+            ),
+            op => unreachable!("{op:?} is always stored"),
+        }
+    }
+
+    /// `a + b + c …`, left to right.
+    fn sum_of(&self, terms: impl Iterator<Item = Expr>) -> Expr {
+        terms
+            .reduce(|acc, t| binop(acc, quote!(+), t, P_ADD))
+            .unwrap_or_else(|| self.literal(0.0))
+    }
+
+    /// `± a ± b …` for the terms of a sum.
+    fn signed_sum(&self, terms: &[Term], ix: &[Ix]) -> Expr {
+        let mut acc: Option<Expr> = None;
+        for t in terms {
+            let e = self.elem(t.id, ix);
+            acc = Some(match (acc, t.negated) {
+                (None, false) => e,
+                (None, true) => {
+                    let e = e.at(P_NEG);
+                    Expr {
+                        tokens: quote!(-#e),
+                        prec: P_NEG,
+                    }
+                }
+                (Some(a), false) => binop(a, quote!(+), e, P_ADD),
+                (Some(a), true) => binop(a, quote!(-), e, P_ADD),
+            });
+        }
+        acc.unwrap_or_else(|| self.literal(0.0))
+    }
+
+    /// A kernel adding a product into `dst` (a `&mut` place).
+    fn kernel(&self, id: Id, dst: TokenStream) -> TokenStream {
+        let (f, a, b) = match self.g.op(id) {
+            Op::MatVec(w, x) => ("matvec_acc", w, x),
+            Op::VecMat(x, w) => ("vecmat_acc", x, w),
+            Op::Outer(u, v) => ("outer_acc", u, v),
+            Op::MatMat(a, b, false, false) => ("matmat_acc", a, b),
+            Op::MatMat(a, b, true, false) => ("matmat_tn_acc", a, b),
+            Op::MatMat(a, b, false, true) => ("matmat_nt_acc", a, b),
+            Op::MatMat(a, b, true, true) => ("matmat_tt_acc", a, b),
+            op => unreachable!("{op:?} is not a product"),
+        };
+        let f = Ident::new(f, Span::call_site());
+        let (a, b) = (self.array(a), self.array(b));
+        quote!(#f(#a, #b, #dst);)
+    }
+
+    /// A loop nest over a shape, or literal indices when unrolled; `body` makes one
+    /// element's statement.
+    fn for_each(&self, shape: Shape, body: impl Fn(&[Ix]) -> TokenStream) -> TokenStream {
+        if self.plan.unrolled {
+            let stmts = each_index(shape).map(|ix| body(&ix));
+            return quote!(#(#stmts)*);
+        }
+        match shape {
+            Shape::Scalar => body(&[]),
+            Shape::Vector(n) => {
+                let b = body(&[Ix::Var("__i")]);
+                quote!(for __i in 0..#n { #b })
+            }
+            Shape::Matrix(r, c) => {
+                let b = body(&[Ix::Var("__i"), Ix::Var("__j")]);
+                quote!(for __i in 0..#r { for __j in 0..#c { #b } })
+            }
+        }
+    }
+
+    /// The statements computing a stored node.
+    pub fn store(&self, id: Id) -> TokenStream {
+        let node = self.g.node(id);
+        let name = self.name(id);
+        let ty = self.ty(node.shape);
+        let zero = self.zero(node.shape);
+        if let Some(terms) = &self.plan.groups[id.index()] {
+            let (products, rest): (Vec<Term>, Vec<Term>) = terms
+                .iter()
+                .partition(|t| self.plan.place[t.id.index()] == Place::Absorbed);
+            let start = match rest.as_slice() {
+                [] => quote!(let mut #name: #ty = #zero;),
+                [t] if !t.negated && self.is_array(t.id) && self.g.shape(t.id) == node.shape => {
+                    let v = self.value(t.id);
+                    quote!(let mut #name: #ty = #v;)
+                }
+                _ => {
+                    let fill = self.for_each(node.shape, |ix| {
+                        let e = self.signed_sum(&rest, ix).tokens;
+                        let s = Self::index_suffix(ix);
+                        quote!(#name #s = #e;)
+                    });
+                    quote!(let mut #name: #ty = #zero; #fill)
+                }
+            };
+            let adds = products
+                .iter()
+                .map(|t| self.kernel(t.id, quote!(&mut #name)));
+            return quote!(#start #(#adds)*);
+        }
+        match node.op {
+            Op::Softmax(a) | Op::LogSoftmax(a) => {
+                let f = if matches!(node.op, Op::Softmax(_)) {
+                    quote!(softmax)
+                } else {
+                    quote!(log_softmax)
+                };
+                let a = self.array(a);
+                quote!(let mut #name: #ty = #zero; #f(#a, &mut #name);)
+            }
+            op if is_product(op) && !self.plan.unrolled => {
+                let k = self.kernel(id, quote!(&mut #name));
+                quote!(let mut #name: #ty = #zero; #k)
+            }
+            Op::Sum(a) if !self.plan.unrolled => {
+                let e = self.reduction(a);
+                quote!(let #name: #ty = #e;)
+            }
+            _ if node.shape == Shape::Scalar => {
+                let e = self.compute(id, &[]).tokens;
+                quote!(let #name: #ty = #e;)
+            }
+            _ if self.plan.unrolled => {
+                let e = self.literal_array(node.shape, |ix| self.compute(id, ix).tokens);
+                quote!(let #name: #ty = #e;)
+            }
+            _ => {
+                let fill = self.for_each(node.shape, |ix| {
+                    let e = self.compute(id, ix).tokens;
+                    let s = Self::index_suffix(ix);
+                    quote!(#name #s = #e;)
+                });
+                quote!(let mut #name: #ty = #zero; #fill)
+            }
+        }
+    }
+
+    /// True for a node that is an array in memory: a tensor leaf or a stored node.
+    fn is_array(&self, id: Id) -> bool {
+        matches!(self.g.op(id), Op::Param(_) | Op::Input | Op::Target)
+            || self.plan.place[id.index()] == Place::Let
+    }
+
+    /// `[e0, e1, …]` or `[[e00, …], …]`.
+    fn literal_array(&self, shape: Shape, elem: impl Fn(&[Ix]) -> TokenStream) -> TokenStream {
+        match shape {
+            Shape::Scalar => elem(&[]),
+            Shape::Vector(n) => {
+                let es = (0..n).map(|i| elem(&[Ix::Lit(i)]));
+                quote!([#(#es),*])
+            }
+            Shape::Matrix(r, c) => {
+                let rows = (0..r).map(|i| {
+                    let es = (0..c).map(|j| elem(&[Ix::Lit(i), Ix::Lit(j)]));
+                    quote!([#(#es),*])
+                });
+                quote!([#(#rows),*])
+            }
+        }
+    }
+
+    /// A block computing `Σ a` in loop form: short sums term by term, long ones with
+    /// independent accumulators so the loop vectorizes under strict float semantics.
+    fn reduction(&self, a: Id) -> TokenStream {
+        let shape = self.g.shape(a);
+        let z = self.literal(0.0).tokens;
+        if shape.len() <= SHORT_SUM {
+            return self
+                .sum_of(each_index(shape).map(|k| self.elem(a, &k)))
+                .tokens;
+        }
+        let (rows, cols) = match shape {
+            Shape::Matrix(r, c) => (Some(r), c),
+            _ => (None, shape.len()),
+        };
+        let ix = |inner: Ix| -> Vec<Ix> {
+            match rows {
+                Some(_) => vec![Ix::Var("__i"), inner],
+                None => vec![inner],
+            }
+        };
+        let inner_var = if rows.is_some() { "__j" } else { "__i" };
+        let inner_ident = Ident::new(inner_var, Span::call_site());
+        let body = if cols < 2 * LANES {
+            let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+            quote! {
+                let mut __s = #z;
+                for #inner_ident in 0..#cols { __s += #e; }
+            }
+        } else {
+            let chunks = cols / LANES;
+            let tail_start = chunks * LANES;
+            let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+            let tail = if tail_start < cols {
+                quote!(for #inner_ident in #tail_start..#cols { __s += #e; })
+            } else {
+                quote!()
+            };
+            quote! {
+                let mut __acc = [#z; #LANES];
+                for __c in 0..#chunks {
+                    for __l in 0..#LANES {
+                        let #inner_ident = __c * #LANES + __l;
+                        __acc[__l] += #e;
+                    }
+                }
+                let mut __s = ((__acc[0] + __acc[4]) + (__acc[1] + __acc[5]))
+                    + ((__acc[2] + __acc[6]) + (__acc[3] + __acc[7]));
+                #tail
+            }
+        };
+        // A matrix runs the row loop around the same body, sharing the accumulators.
+        let body = match rows {
+            None => body,
+            Some(r) if cols < 2 * LANES => {
+                let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+                quote! {
+                    let mut __s = #z;
+                    for __i in 0..#r { for __j in 0..#cols { __s += #e; } }
+                }
+            }
+            Some(r) => {
+                let chunks = cols / LANES;
+                let tail_start = chunks * LANES;
+                let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+                let tail = if tail_start < cols {
+                    quote!(for __j in #tail_start..#cols { __tail += #e; })
+                } else {
+                    quote!()
+                };
+                quote! {
+                    let mut __acc = [#z; #LANES];
+                    let mut __tail = #z;
+                    for __i in 0..#r {
+                        for __c in 0..#chunks {
+                            for __l in 0..#LANES {
+                                let __j = __c * #LANES + __l;
+                                __acc[__l] += #e;
+                            }
+                        }
+                        #tail
+                    }
+                    let __s = ((__acc[0] + __acc[4]) + (__acc[1] + __acc[5]))
+                        + ((__acc[2] + __acc[6]) + (__acc[3] + __acc[7])) + __tail;
+                }
+            }
+        };
+        quote!({ #body __s })
+    }
+
+    /// The statements adding `Σ terms` into `grad.<param>`: products through their kernel,
+    /// the rest in one fused loop.
+    pub fn sink(&self, param: usize, terms: &[Id]) -> TokenStream {
+        let field = format_ident!("{}", self.net.params[param].name);
+        let shape = self.net.params[param].shape;
+        let (products, rest): (Vec<Id>, Vec<Id>) = terms
+            .iter()
+            .partition(|t| self.plan.place[t.index()] == Place::Absorbed);
+        let kernels = products
+            .iter()
+            .map(|t| self.kernel(*t, quote!(&mut grad.#field)));
+        let rest: Vec<Term> = rest
+            .into_iter()
+            .map(|id| Term { id, negated: false })
+            .collect();
+        let adds = if rest.is_empty() {
+            quote!()
+        } else {
+            self.for_each(shape, |ix| {
+                let e = self.signed_sum(&rest, ix).tokens;
+                let s = Self::index_suffix(ix);
+                quote!(grad.#field #s += #e;)
+            })
+        };
+        quote!(#(#kernels)* #adds)
+    }
+
+    /// The stored nodes a term reads, through inlined and absorbed nodes: the latest one
+    /// decides when the term can be emitted.
+    pub fn ready_after(&self, id: Id) -> Option<Id> {
+        let mut latest = None;
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            match self.plan.place[n.index()] {
+                Place::Let => latest = latest.max(Some(n)),
+                Place::Inline | Place::Absorbed => stack.extend(self.g.op(n).children()),
+                Place::Leaf | Place::Dead => {}
+            }
+        }
+        latest
+    }
+
+    /// The body of a method: every stored node in order, gradient sinks as soon as what
+    /// they read is ready, then the returned values.
+    pub fn body(&self, spec: &MethodSpec) -> (TokenStream, Vec<TokenStream>) {
+        let mut pending: Vec<(Option<Id>, TokenStream)> = Vec::new();
+        for sink in &spec.sinks {
+            let (products, rest): (Vec<Id>, Vec<Id>) = sink
+                .terms
+                .iter()
+                .partition(|t| self.plan.place[t.index()] == Place::Absorbed);
+            for p in products {
+                pending.push((self.ready_after(p), self.sink(sink.param, &[p])));
+            }
+            if !rest.is_empty() {
+                let ready = rest.iter().map(|t| self.ready_after(*t)).max().flatten();
+                pending.push((ready, self.sink(sink.param, &rest)));
+            }
+        }
+        let mut out = TokenStream::new();
+        let flush = |out: &mut TokenStream,
+                     upto: Option<Id>,
+                     pending: &mut Vec<(Option<Id>, TokenStream)>| {
+            let (now, later): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(r, _)| *r <= upto);
+            out.extend(now.into_iter().map(|(_, t)| t));
+            *pending = later;
+        };
+        flush(&mut out, None, &mut pending);
+        for id in self.g.ids() {
+            if self.plan.place[id.index()] == Place::Let {
+                out.extend(self.store(id));
+                flush(&mut out, Some(id), &mut pending);
+            }
+        }
+        debug_assert!(pending.is_empty());
+        let returns = spec.returns.iter().map(|r| self.value(*r)).collect();
+        (out, returns)
+    }
+
+    /// The input's shape type.
+    pub fn input_ty(&self) -> TokenStream {
+        self.ty(self.net.input.shape)
+    }
+
+    /// The lowered net.
+    pub fn lowered(&self) -> &Lowered {
+        self.low
+    }
+}
+
+/// Every index of a shape, row-major, as literals.
+fn each_index(shape: Shape) -> Box<dyn Iterator<Item = Vec<Ix>>> {
+    match shape {
+        Shape::Scalar => Box::new(std::iter::once(vec![])),
+        Shape::Vector(n) => Box::new((0..n).map(|i| vec![Ix::Lit(i)])),
+        Shape::Matrix(r, c) => {
+            Box::new((0..r).flat_map(move |i| (0..c).map(move |j| vec![Ix::Lit(i), Ix::Lit(j)])))
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Planning one generated method: which nodes it computes and where each one lives.
+//!
+//! A method needs some values (what it returns) and some gradient sinks (`grad.p += …`).
+//! Only nodes reachable from those are computed (dead-code removal). Each live node then
+//! gets a [`Place`]:
+//! - leaves are read where they are (`self.w1`, `x`, `t`, `scale`, literals);
+//! - a node computed once and stored is a `let` ([`Place::Let`]): when it is used more
+//!   than once, when an operation needs it as an array (matrix products, softmax), when it
+//!   is a scalar read inside a loop (hoisted), or when it is returned;
+//! - every other node is [`Place::Inline`]: its expression is written into its only
+//!   consumer, so chains of elementwise operations fuse into one loop;
+//! - in loop form, a matrix product whose only use is a sum being stored, or a gradient
+//!   sink, is [`Place::Absorbed`]: the kernel adds straight into that buffer
+//!   (`z = b; z += W x`, `grad.w += δ ⊗ x`), with no temporary.
+//!
+//! In unrolled form (small nets) matrix products are ordinary expressions that may be
+//! inlined, so a reader sees each sum of products term by term.
+
+use crate::ir::{Binary, Graph, Id, Op, Shape};
+
+/// A gradient accumulation: `grad.<param> += Σ terms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sink {
+    /// The parameter, by index.
+    pub param: usize,
+    /// The contributions to add, each a node of the parameter's shape.
+    pub terms: Vec<Id>,
+}
+
+/// What one method computes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MethodSpec {
+    /// Values the method returns.
+    pub returns: Vec<Id>,
+    /// Gradient accumulations it performs.
+    pub sinks: Vec<Sink>,
+}
+
+/// Where a node's value lives in the generated code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Not computed by this method.
+    Dead,
+    /// Read where it is: a parameter, the input, the target, the seed or a literal.
+    Leaf,
+    /// Written into its only consumer's expression.
+    Inline,
+    /// Stored in a local of its own.
+    Let,
+    /// A kernel adding straight into its consumer's buffer.
+    Absorbed,
+}
+
+/// One term of a sum being stored: `+ node` or `- node`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Term {
+    /// The node.
+    pub id: Id,
+    /// True for `- node`.
+    pub negated: bool,
+}
+
+/// The plan of one method.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Each node's place, indexed by id.
+    pub place: Vec<Place>,
+    /// For a stored node that is a sum with absorbed kernels, its terms: the elementwise
+    /// ones start the buffer, then each kernel adds into it.
+    pub groups: Vec<Option<Vec<Term>>>,
+    /// Whether the code is unrolled (straight-line) rather than loops.
+    pub unrolled: bool,
+}
+
+/// True for matrix products, which read whole operands and cost more than one pass.
+pub fn is_product(op: Op) -> bool {
+    matches!(
+        op,
+        Op::MatVec(..) | Op::VecMat(..) | Op::MatMat(..) | Op::Outer(..)
+    )
+}
+
+/// True for operations that need each operand as an array in memory.
+fn needs_arrays(op: Op) -> bool {
+    is_product(op) || matches!(op, Op::Softmax(_) | Op::LogSoftmax(_))
+}
+
+/// Plans a method over the graph.
+pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool) -> Plan {
+    let roots = spec
+        .returns
+        .iter()
+        .chain(spec.sinks.iter().flat_map(|s| &s.terms))
+        .copied();
+    let live = g.reachable(roots);
+    let n = g.len();
+    let mut uses = vec![0u32; n];
+    let mut must_store = vec![false; n];
+    for id in g.ids().filter(|id| live[id.index()]) {
+        let node = g.node(id);
+        for child in node.op.children() {
+            uses[child.index()] += 1;
+            let child_shape = g.shape(child);
+            // An operation that reads whole arrays needs its operands stored.
+            let array_operand = needs_arrays(node.op);
+            // A scalar read by every element of a tensor is computed once, before the
+            // loop (or, unrolled, before the statements that repeat it).
+            let hoisted = child_shape == Shape::Scalar && node.shape != Shape::Scalar;
+            if array_operand || hoisted {
+                must_store[child.index()] = true;
+            }
+        }
+    }
+    for &r in &spec.returns {
+        must_store[r.index()] = true;
+    }
+    for term in spec.sinks.iter().flat_map(|s| &s.terms) {
+        uses[term.index()] += 1;
+    }
+
+    let mut place = vec![Place::Dead; n];
+    for id in g.ids().filter(|id| live[id.index()]) {
+        let op = g.op(id);
+        let returned = spec.returns.contains(&id);
+        place[id.index()] = if op.is_leaf() {
+            Place::Leaf
+        } else if is_address(g, id) && !returned {
+            // Indexing or transposing a stored array is only an address.
+            Place::Inline
+        } else if must_store[id.index()] || uses[id.index()] > 1 {
+            Place::Let
+        } else if !unrolled && (is_product(op) || matches!(op, Op::Sum(_))) {
+            // In loop form a product or a sum runs a loop of its own.
+            Place::Let
+        } else if matches!(op, Op::Softmax(_) | Op::LogSoftmax(_)) {
+            Place::Let
+        } else {
+            Place::Inline
+        };
+    }
+
+    let mut groups = vec![None; n];
+    if !unrolled {
+        absorb_products(g, spec, &uses, &mut place, &mut groups);
+    }
+    Plan {
+        place,
+        groups,
+        unrolled,
+    }
+}
+
+/// True for nodes that only select elements of a leaf: `x[3]`, `transpose(w)`, a
+/// broadcast scalar leaf. They cost nothing, so they are never stored.
+fn is_address(g: &Graph, id: Id) -> bool {
+    match g.op(id) {
+        Op::Index(a, ..) | Op::Transpose(a) => g.op(a).is_leaf(),
+        Op::Broadcast(s) => g.op(s).is_leaf(),
+        _ => false,
+    }
+}
+
+/// Lets matrix products add straight into the buffer of the sum that uses them, and into
+/// gradient sinks.
+fn absorb_products(
+    g: &Graph,
+    spec: &MethodSpec,
+    uses: &[u32],
+    place: &mut [Place],
+    groups: &mut [Option<Vec<Term>>],
+) {
+    for id in g.ids() {
+        if place[id.index()] != Place::Let || !g.op(id).is_elementwise() {
+            continue;
+        }
+        let mut terms = Vec::new();
+        flatten_sum(g, place, id, false, true, &mut terms);
+        let absorbs = |t: &Term| !t.negated && is_product(g.op(t.id)) && uses[t.id.index()] == 1;
+        if terms.iter().any(absorbs) {
+            for t in terms.iter().filter(|t| absorbs(t)) {
+                place[t.id.index()] = Place::Absorbed;
+            }
+            groups[id.index()] = Some(terms);
+        }
+    }
+    for term in spec.sinks.iter().flat_map(|s| &s.terms) {
+        if is_product(g.op(*term)) && uses[term.index()] == 1 {
+            place[term.index()] = Place::Absorbed;
+        }
+    }
+}
+
+/// The terms of a sum, looking through `+` and `-` nodes that are inlined into it.
+fn flatten_sum(g: &Graph, place: &[Place], id: Id, negated: bool, top: bool, out: &mut Vec<Term>) {
+    let through = top || place[id.index()] == Place::Inline;
+    match g.op(id) {
+        Op::Binary(f @ (Binary::Add | Binary::Sub), a, b)
+            if through && g.shape(a) == g.shape(id) && g.shape(b) == g.shape(id) =>
+        {
+            flatten_sum(g, place, a, negated, false, out);
+            flatten_sum(g, place, b, negated ^ (f == Binary::Sub), false, out);
+        }
+        _ => out.push(Term { id, negated }),
+    }
+}
+
+/// The number of scalar operations a method performs, to choose between unrolled and
+/// loop form. Counted from shapes only.
+pub fn cost(g: &Graph, spec: &MethodSpec) -> u64 {
+    let roots = spec
+        .returns
+        .iter()
+        .chain(spec.sinks.iter().flat_map(|s| &s.terms))
+        .copied();
+    let live = g.reachable(roots);
+    let mut total: u64 = 0;
+    for id in g.ids().filter(|id| live[id.index()]) {
+        let node = g.node(id);
+        let len = node.shape.len() as u64;
+        let c = match node.op {
+            op if op.is_leaf() => 0,
+            Op::Sum(a) => g.shape(a).len() as u64,
+            Op::MatVec(w, _) | Op::VecMat(_, w) => g.shape(w).len() as u64,
+            Op::MatMat(a, _, ta, _) => {
+                let k = match (g.shape(a), ta) {
+                    (Shape::Matrix(_, c), false) | (Shape::Matrix(c, _), true) => c,
+                    _ => 1,
+                };
+                len * k as u64
+            }
+            Op::Softmax(_) | Op::LogSoftmax(_) => 3 * len,
+            _ => len,
+        };
+        total = total.saturating_add(c);
+    }
+    for sink in &spec.sinks {
+        for t in &sink.terms {
+            total = total.saturating_add(g.shape(*t).len() as u64);
+        }
+    }
+    total
+}
