@@ -133,7 +133,6 @@ pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
                     let (wa, wb) = if f == Binary::Max { (a, b) } else { (b, a) };
                     let ga = g.binary(Binary::MaxGrad, wa, wb);
                     let gb = g.binary(Binary::MaxGrad, wb, wa);
-                    let (ga, gb) = if f == Binary::Max { (ga, gb) } else { (gb, ga) };
                     (Some(g.mul(gy, ga)), Some(g.mul(gy, gb)))
                 }
                 Binary::LeakyRelu => {

@@ -5,6 +5,7 @@
 pub mod diff;
 mod docs;
 pub mod emit;
+pub mod eval;
 pub mod generate;
 pub mod ir;
 pub mod lower;
