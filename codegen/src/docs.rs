@@ -1,6 +1,6 @@
-//! The rustdoc of `backward`: the derived equations in the notation of the lecture, one
-//! line per value the generated code stores, so a reader can check the chain rule the
-//! macro applied: `∂L/∂z₂ = y − t`, `∂L/∂w2 += ∂L/∂z₂ ⊗ h`, `∂L/∂h = w2ᵀ ∂L/∂z₂`.
+//! The rustdoc of `backward`: the derived equations in the notation of the lecture, so a
+//! reader can check the chain rule the macro applied: `∂L/∂z₂ = y − t`,
+//! `∂L/∂w2 += ∂L/∂z₂ ⊗ h`, `∂L/∂h = w2ᵀ ∂L/∂z₂`.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -26,21 +26,24 @@ pub fn backward(
     roles: &[Role],
     totals: &[Option<Id>],
 ) -> String {
-    let printer = Printer::new(net, low, plan, roles, totals);
-    let mut lines = Vec::new();
-    for id in low.graph.ids() {
-        if plan.place[id.index()] == Place::Let {
-            let lhs = printer.names.get(&id).cloned().unwrap_or_default();
-            let rhs = printer.expr(id, true).0;
-            if id == low.loss {
-                lines.push(format!("L = {rhs}"));
-            } else {
-                lines.push(format!("{lhs} = {rhs}"));
-            }
-        }
-    }
-    if plan.place[low.loss.index()] != Place::Let {
-        lines.push(format!("L = {}", printer.expr(low.loss, true).0));
+    let g = &low.graph;
+    let live = g.reachable(
+        spec.returns
+            .iter()
+            .chain(spec.sinks.iter().flat_map(|s| &s.terms))
+            .copied(),
+    );
+    let named = doc_named(low, plan, totals, &live);
+    let printer = Printer::new(net, low, roles, totals, &named);
+    // One line per named node, in order; each sink right after the last line it reads.
+    let mut lines: Vec<(Option<Id>, String)> = Vec::new();
+    for id in g.ids().filter(|id| named[id.index()]) {
+        let lhs = if id == low.loss {
+            "L".to_string()
+        } else {
+            printer.names[&id].clone()
+        };
+        lines.push((Some(id), format!("{lhs} = {}", printer.expr(id, true).0)));
     }
     for sink in &spec.sinks {
         let name = &net.params[sink.param].name;
@@ -49,19 +52,60 @@ pub fn backward(
             .iter()
             .map(|t| printer.expr(*t, false).0)
             .collect();
-        lines.push(format!("∂L/∂{name} += {}", rhs.join(" + ")));
+        let after = sink
+            .terms
+            .iter()
+            .filter_map(|t| printer.last_named(*t))
+            .max();
+        let at = lines
+            .iter()
+            .rposition(|(id, _)| *id <= after)
+            .map_or(0, |k| k + 1);
+        lines.insert(at, (after, format!("∂L/∂{name} += {}", rhs.join(" + "))));
     }
     let mut doc = String::from(
         " Adds `∂L/∂θ` for every parameter `θ` to `grad` and returns the loss `L`.\n\n \
          The chain rule as `network!` derived and simplified it at compile time, one line \
-         per value the generated code computes (`⊙` is the elementwise product, `⊗` the \
-         outer product, `Σ` a sum over all elements; `L` is the loss):\n\n ```text\n",
+         per value (`⊙` is the elementwise product, `⊗` the outer product, `·` a scalar \
+         product, `Σ` a sum over all elements, `[a > 0]` is 1 where `a > 0` and 0 \
+         elsewhere):\n\n ```text\n",
     );
-    for line in lines {
+    for (_, line) in lines {
         let _ = writeln!(doc, " {line}");
     }
-    doc.push_str(" ```\n\n For a batch, see `backward_batch`.");
+    doc.push_str(" ```\n\n `backward_batch` adds the mean of these over a batch.");
     doc
+}
+
+/// The nodes that get a line of their own: `let` values, pre-activations, the loss, the
+/// adjoints of those, and everything the code stores.
+fn doc_named(low: &Lowered, plan: &Plan, totals: &[Option<Id>], live: &[bool]) -> Vec<bool> {
+    let g = &low.graph;
+    let mut named = vec![false; g.len()];
+    for id in g.ids().filter(|id| live[id.index()]) {
+        let op = g.op(id);
+        if op.is_leaf() {
+            continue;
+        }
+        if plan.place[id.index()] == Place::Let || low.lets.contains(&id) || id == low.loss {
+            named[id.index()] = true;
+        }
+        if let Op::Unary(f, a) = op {
+            let activation = !matches!(f, Unary::Neg | Unary::Square | Unary::Step | Unary::Sign);
+            let forward = low.owners.get(a.index()).is_some_and(|o| o.is_some());
+            if activation && forward && !g.op(a).is_leaf() {
+                named[a.index()] = true;
+            }
+        }
+    }
+    for (f, total) in totals.iter().enumerate() {
+        if let Some(t) = total {
+            if named.get(f) == Some(&true) && live[t.index()] && !g.op(*t).is_leaf() {
+                named[t.index()] = true;
+            }
+        }
+    }
+    named
 }
 
 struct Printer<'a> {
@@ -81,46 +125,56 @@ impl<'a> Printer<'a> {
     fn new(
         net: &'a Net,
         low: &'a Lowered,
-        plan: &'a Plan,
         roles: &[Role],
         totals: &[Option<Id>],
+        named: &[bool],
     ) -> Self {
         let g = &low.graph;
-        let mut names = HashMap::new();
-        let (mut z, mut d, mut v) = (0, 0, 0);
+        let mut names: HashMap<Id, String> = HashMap::new();
+        let (mut z, mut d, mut s) = (0, 0, 0);
         // The forward node each total adjoint belongs to, to name `∂L/∂z₁` after `z₁`.
         let adjoint_of: HashMap<Id, Id> = totals
             .iter()
             .enumerate()
             .filter_map(|(f, t)| t.map(|t| (t, Id(f as u32))))
             .collect();
-        for id in g.ids() {
-            if plan.place[id.index()] != Place::Let {
-                continue;
-            }
-            let name = match &roles[id.index()] {
-                Role::Value(n) => n.clone(),
-                Role::Adjoint(n) => format!("∂L/∂{n}"),
-                Role::Forward(_) => {
+        for id in g.ids().filter(|id| named[id.index()]) {
+            let forward_name = adjoint_of.get(&id).and_then(|f| names.get(f)).cloned();
+            let name = match (&roles[id.index()], forward_name) {
+                (Role::Value(n), _) => n.clone(),
+                (Role::Adjoint(n), _) => format!("∂L/∂{n}"),
+                (_, Some(f)) if id != low.loss => format!("∂L/∂{f}"),
+                (Role::Forward(_), _) => {
                     z += 1;
                     format!("z{}", subscript(z))
                 }
-                Role::Backward(_) | Role::Other => match adjoint_of.get(&id) {
-                    Some(f) => format!("∂L/∂{}", names.get(f).cloned().unwrap_or_default()),
-                    None => {
-                        if g.shape(id) == Shape::Scalar {
-                            v += 1;
-                            format!("s{}", subscript(v))
-                        } else {
-                            d += 1;
-                            format!("δ{}", subscript(d))
-                        }
-                    }
-                },
+                _ if g.shape(id) == Shape::Scalar => {
+                    s += 1;
+                    format!("s{}", subscript(s))
+                }
+                _ => {
+                    d += 1;
+                    format!("δ{}", subscript(d))
+                }
             };
             names.insert(id, name);
         }
+        if names.get(&low.loss).is_some() {
+            names.insert(low.loss, "L".into());
+        }
         Self { g, net, names }
+    }
+
+    /// The latest named node an expression reads.
+    fn last_named(&self, id: Id) -> Option<Id> {
+        if self.names.contains_key(&id) {
+            return Some(id);
+        }
+        self.g
+            .op(id)
+            .children()
+            .filter_map(|c| self.last_named(c))
+            .max()
     }
 
     /// The expression of a node; `top` expands a stored node instead of naming it.

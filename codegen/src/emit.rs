@@ -199,12 +199,7 @@ impl<'a> Emitter<'a> {
 
     /// The Rust type of a shape.
     pub fn ty(&self, shape: Shape) -> TokenStream {
-        let t = &self.scalar_ty;
-        match shape {
-            Shape::Scalar => quote!(#t),
-            Shape::Vector(n) => quote!([#t; #n]),
-            Shape::Matrix(r, c) => quote!([[#t; #c]; #r]),
-        }
+        shape_ty(&self.scalar_ty, shape)
     }
 
     /// A zero of a shape.
@@ -212,8 +207,14 @@ impl<'a> Emitter<'a> {
         let z = self.literal(0.0).tokens;
         match shape {
             Shape::Scalar => z,
-            Shape::Vector(n) => quote!([#z; #n]),
-            Shape::Matrix(r, c) => quote!([[#z; #c]; #r]),
+            Shape::Vector(n) => {
+                let n = lit(n);
+                quote!([#z; #n])
+            }
+            Shape::Matrix(r, c) => {
+                let (r, c) = (lit(r), lit(c));
+                quote!([[#z; #c]; #r])
+            }
         }
     }
 
@@ -523,10 +524,12 @@ impl<'a> Emitter<'a> {
             Shape::Scalar => body(&[]),
             Shape::Vector(n) => {
                 let b = body(&[Ix::Var("__i")]);
+                let n = lit(n);
                 quote!(for __i in 0..#n { #b })
             }
             Shape::Matrix(r, c) => {
                 let b = body(&[Ix::Var("__i"), Ix::Var("__j")]);
+                let (r, c) = (lit(r), lit(c));
                 quote!(for __i in 0..#r { for __j in 0..#c { #b } })
             }
         }
@@ -644,27 +647,30 @@ impl<'a> Emitter<'a> {
             }
         };
         let inner_var = if rows.is_some() { "__j" } else { "__i" };
+        let lanes = lit(LANES);
         let inner_ident = Ident::new(inner_var, Span::call_site());
         let body = if cols < 2 * LANES {
             let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+            let cols = lit(cols);
             quote! {
                 let mut __s = #z;
                 for #inner_ident in 0..#cols { __s += #e; }
             }
         } else {
-            let chunks = cols / LANES;
-            let tail_start = chunks * LANES;
+            let chunks = lit(cols / LANES);
+            let tail_start = cols / LANES * LANES;
             let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
             let tail = if tail_start < cols {
+                let (tail_start, cols) = (lit(tail_start), lit(cols));
                 quote!(for #inner_ident in #tail_start..#cols { __s += #e; })
             } else {
                 quote!()
             };
             quote! {
-                let mut __acc = [#z; #LANES];
+                let mut __acc = [#z; #lanes];
                 for __c in 0..#chunks {
-                    for __l in 0..#LANES {
-                        let #inner_ident = __c * #LANES + __l;
+                    for __l in 0..#lanes {
+                        let #inner_ident = __c * #lanes + __l;
                         __acc[__l] += #e;
                     }
                 }
@@ -678,27 +684,30 @@ impl<'a> Emitter<'a> {
             None => body,
             Some(r) if cols < 2 * LANES => {
                 let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+                let (r, cols) = (lit(r), lit(cols));
                 quote! {
                     let mut __s = #z;
                     for __i in 0..#r { for __j in 0..#cols { __s += #e; } }
                 }
             }
             Some(r) => {
-                let chunks = cols / LANES;
-                let tail_start = chunks * LANES;
+                let chunks = lit(cols / LANES);
+                let tail_start = cols / LANES * LANES;
                 let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+                let r = lit(r);
                 let tail = if tail_start < cols {
+                    let (tail_start, cols) = (lit(tail_start), lit(cols));
                     quote!(for __j in #tail_start..#cols { __tail += #e; })
                 } else {
                     quote!()
                 };
                 quote! {
-                    let mut __acc = [#z; #LANES];
+                    let mut __acc = [#z; #lanes];
                     let mut __tail = #z;
                     for __i in 0..#r {
                         for __c in 0..#chunks {
-                            for __l in 0..#LANES {
-                                let __j = __c * #LANES + __l;
+                            for __l in 0..#lanes {
+                                let __j = __c * #lanes + __l;
                                 __acc[__l] += #e;
                             }
                         }
@@ -799,6 +808,26 @@ impl<'a> Emitter<'a> {
     /// The lowered net.
     pub fn lowered(&self) -> &Lowered {
         self.low
+    }
+}
+
+/// An unsuffixed integer literal, so types read `[f32; 2]` rather than `[f32; 2usize]`.
+pub fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
+/// The Rust type of a shape over a scalar type.
+pub fn shape_ty(scalar: &TokenStream, shape: Shape) -> TokenStream {
+    match shape {
+        Shape::Scalar => quote!(#scalar),
+        Shape::Vector(n) => {
+            let n = lit(n);
+            quote!([#scalar; #n])
+        }
+        Shape::Matrix(r, c) => {
+            let (r, c) = (lit(r), lit(c));
+            quote!([[#scalar; #c]; #r])
+        }
     }
 }
 

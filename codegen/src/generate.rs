@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 
 use crate::diff::{differentiate, sum_terms};
 use crate::docs;
-use crate::emit::{Emitter, Role, roles};
+use crate::emit::{Emitter, Role, lit, roles, shape_ty};
 use crate::ir::Id;
 use crate::lower::lower;
 use crate::plan::{MethodSpec, Sink, cost, plan};
@@ -140,17 +140,15 @@ impl Types {
         };
         match shape {
             Shape::Scalar => quote!(#z),
-            Shape::Vector(n) => quote!([#z; #n]),
-            Shape::Matrix(r, c) => quote!([[#z; #c]; #r]),
+            Shape::Vector(n) => {
+                let n = lit(n);
+                quote!([#z; #n])
+            }
+            Shape::Matrix(r, c) => {
+                let (r, c) = (lit(r), lit(c));
+                quote!([[#z; #c]; #r])
+            }
         }
-    }
-}
-
-fn shape_ty(scalar: &TokenStream, shape: Shape) -> TokenStream {
-    match shape {
-        Shape::Scalar => quote!(#scalar),
-        Shape::Vector(n) => quote!([#scalar; #n]),
-        Shape::Matrix(r, c) => quote!([[#scalar; #c]; #r]),
     }
 }
 
@@ -189,8 +187,14 @@ fn init_tokens(init: Init, fan_in: usize, fan_out: usize) -> Option<TokenStream>
             let (mean, std) = (f64_lit(mean), f64_lit(std));
             quote!(#path::Normal { mean: #mean, std: #std })
         }
-        Init::Xavier => quote!(#path::Xavier { fan_in: #fan_in, fan_out: #fan_out }),
-        Init::He => quote!(#path::He { fan_in: #fan_in }),
+        Init::Xavier => {
+            let (fan_in, fan_out) = (lit(fan_in), lit(fan_out));
+            quote!(#path::Xavier { fan_in: #fan_in, fan_out: #fan_out })
+        }
+        Init::He => {
+            let fan_in = lit(fan_in);
+            quote!(#path::He { fan_in: #fan_in })
+        }
     })
 }
 
@@ -205,7 +209,7 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
     let name_str = name.to_string();
     let vis = &net.vis;
     let attrs = &net.attrs;
-    let params_total: usize = net.params.iter().map(|p| p.shape.len()).sum();
+    let params_total = lit(net.params.iter().map(|p| p.shape.len()).sum());
 
     let fields = net.params.iter().map(|p| {
         let f = format_ident!("{}", p.name);
@@ -215,7 +219,7 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
     });
     let layout = net.params.iter().map(|p| {
         let n = &p.name;
-        let dims = p.shape.dims();
+        let dims = p.shape.dims().into_iter().map(lit);
         quote!(::chainrule::ParamInfo { name: #n, shape: &[#(#dims),*] })
     });
     let zero_fields = net.params.iter().map(|p| {
@@ -231,10 +235,10 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
             Shape::Vector(_) => quote!(&mut net.#f[..]),
             Shape::Matrix(..) => quote!(net.#f.as_flattened_mut()),
         };
-        let stream = i as u64;
+        let stream = Literal::u64_unsuffixed(i as u64);
         Some(quote!(::chainrule::__private::init_fill(#slice, #init, seed, #stream);))
     });
-    let (as_slice, as_mut_slice) = if params_total == 0 {
+    let (as_slice, as_mut_slice) = if net.params.is_empty() {
         (quote!(&[]), quote!(&mut []))
     } else {
         (

@@ -126,9 +126,10 @@ impl Graph {
         }
     }
 
-    /// Canonical operand order for commutative operations: constants last, then by id.
+    /// Canonical operand order for commutative operations: constants last, then leaves,
+    /// then by id, so a layer reads `w x + b` and a scale comes last.
     fn order(&self, a: Id, b: Id) -> (Id, Id) {
-        let key = |g: &Self, x: Id| (g.value_of(x).is_some(), x);
+        let key = |g: &Self, x: Id| (g.value_of(x).is_some(), g.op(x).is_leaf(), x);
         if key(self, a) <= key(self, b) {
             (a, b)
         } else {
