@@ -1,0 +1,840 @@
+//! pest pairs → AST.
+//!
+//! The whole invocation is parsed with the `file` rule. If that fails, the parser
+//! resynchronises on the token structure (items end at a top-level `{...}` or `;`,
+//! statements at a `;` inside a net's braces) and parses each piece alone, so every syntax
+//! error is reported, and a net with a broken statement is still checked as far as it
+//! makes sense.
+
+use std::sync::OnceLock;
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+
+use crate::ast::{
+    Attr, AttrKind, BinOp, Expr, ExprKind, File, FnDef, Init, Item, Name, Net, NumValue, Number,
+    Setting, ShapeDecl, Signed, Span, Stmt, StmtKind,
+};
+use crate::diag::Ctxt;
+use crate::source::{Source, TokenKind};
+
+mod grammar {
+    //! The parser pest derives from `network.pest`.
+    #![allow(missing_docs)]
+
+    /// The pest parser of the network language.
+    #[derive(Debug, pest_derive::Parser)]
+    #[grammar = "network.pest"]
+    pub struct NetworkParser;
+}
+
+pub use grammar::{NetworkParser, Rule};
+
+/// An expression may hold at most this many syntax nodes. Every later pass recurses over
+/// expressions, so this bounds their stack use; real layers are far smaller, and a longer
+/// formula reads better split into `let`s anyway.
+pub const MAX_EXPR_PARTS: usize = 512;
+
+/// Parses a flattened invocation, reporting every syntax error into `cx`.
+pub fn parse(src: &Source, cx: &Ctxt) -> File {
+    if let Some(open) = src.too_deep {
+        let range = src.tokens.get(open).map_or(0..0, |t| t.range.clone());
+        cx.error(
+            &range,
+            format!(
+                "brackets are nested more than {} levels deep here; split the expression into `let`s",
+                crate::source::MAX_NESTING
+            ),
+        );
+        return File::default();
+    }
+    // Error detail lists the literal tokens (`;`, `=`, ...) pest expected, for messages.
+    pest::set_error_detail(true);
+    let b = Builder { cx, src, offset: 0 };
+    match NetworkParser::parse(Rule::file, &src.text) {
+        Ok(mut pairs) => {
+            let items = pairs
+                .next()
+                .map(|file| {
+                    file.into_inner()
+                        .filter(|p| p.as_rule() == Rule::item)
+                        .filter_map(|p| b.item(p))
+                        .collect()
+                })
+                .unwrap_or_default();
+            File { items }
+        }
+        Err(_) => resync(src, cx),
+    }
+}
+
+/// Parses one expression written as Rust tokens, for tests: its AST or the messages.
+pub fn parse_expr(text: &str) -> Result<Expr, Vec<String>> {
+    let tokens: proc_macro2::TokenStream = text
+        .parse()
+        .map_err(|e: proc_macro2::LexError| vec![e.to_string()])?;
+    let src = Source::flatten(tokens);
+    let cx = Ctxt::new();
+    let b = Builder {
+        cx: &cx,
+        src: &src,
+        offset: 0,
+    };
+    let expr = match NetworkParser::parse(Rule::expr_only, &src.text) {
+        Ok(mut pairs) => pairs
+            .next()
+            .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::expr))
+            .and_then(|p| b.top_expr(p)),
+        Err(e) => {
+            b.syntax_error(&e);
+            None
+        }
+    };
+    let messages: Vec<String> = cx.finish().into_iter().map(|d| d.message).collect();
+    match expr {
+        Some(e) if messages.is_empty() => Ok(e),
+        _ => Err(messages),
+    }
+}
+
+/// Converts pairs of the text starting at byte `offset` of `src.text` into AST nodes.
+struct Builder<'a> {
+    cx: &'a Ctxt,
+    src: &'a Source,
+    offset: usize,
+}
+
+/// The Pratt table: later lines bind tighter.
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+            .op(Op::infix(Rule::matmul, Assoc::Left))
+            .op(Op::prefix(Rule::neg))
+            .op(Op::infix(Rule::pow, Assoc::Right))
+            .op(Op::postfix(Rule::index))
+    })
+}
+
+impl Builder<'_> {
+    fn span(&self, p: &Pair<Rule>) -> Span {
+        let s = p.as_span();
+        s.start() + self.offset..s.end() + self.offset
+    }
+
+    fn name(&self, p: &Pair<Rule>) -> Name {
+        Name {
+            text: p.as_str().to_string(),
+            span: self.span(p),
+        }
+    }
+
+    /// Reports a parse tree the grammar should not produce; never expected to fire.
+    fn internal(&self, p: &Pair<Rule>) {
+        self.cx.error(
+            &self.span(p),
+            format!(
+                "internal error: unexpected `{:?}` in chainrule's parser; please report this",
+                p.as_rule()
+            ),
+        );
+    }
+
+    /// `attr* ~ (net | fn_def)`.
+    fn item(&self, p: Pair<Rule>) -> Option<Item> {
+        let mut attrs = Vec::new();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::attr => attrs.extend(self.attr(c)),
+                Rule::net => return self.net(attrs, c).map(Item::Net),
+                Rule::fn_def => {
+                    // Attributes on a shared `fn` are doc comments at best; the checker
+                    // sees the fn without them, and refuses anything else here.
+                    self.stmt_attrs_only_docs(&attrs);
+                    return self.fn_def(c).map(Item::Fn);
+                }
+                _ => self.internal(&c),
+            }
+        }
+        None
+    }
+
+    /// Refuses non-doc attributes where only doc comments make sense.
+    fn stmt_attrs_only_docs(&self, attrs: &[Attr]) {
+        for a in attrs {
+            if !matches!(a.kind, AttrKind::Doc) {
+                self.cx.error(
+                    &a.span,
+                    "only doc comments are allowed here; attributes such as this one go on a `net`",
+                );
+            }
+        }
+    }
+
+    /// `vis? ~ kw_net ~ ident ~ "{" ~ stmt* ~ "}"`, and the head of a resynchronised net.
+    fn net(&self, attrs: Vec<Attr>, p: Pair<Rule>) -> Option<Net> {
+        let span = self.span(&p);
+        let (vis, name, rest) = self.net_head(p)?;
+        let stmts = rest
+            .into_iter()
+            .filter(|c| c.as_rule() == Rule::stmt)
+            .filter_map(|c| self.stmt(c))
+            .collect();
+        Some(Net {
+            attrs,
+            vis,
+            name,
+            stmts,
+            span,
+        })
+    }
+
+    /// Splits the pairs of a net (or a net head) into visibility, name and the rest.
+    #[allow(clippy::type_complexity)]
+    fn net_head<'i>(&self, p: Pair<'i, Rule>) -> Option<(Option<Span>, Name, Vec<Pair<'i, Rule>>)> {
+        let mut vis = None;
+        let mut name = None;
+        let mut rest = Vec::new();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::vis => vis = Some(self.span(&c)),
+                Rule::ident if name.is_none() => name = Some(self.name(&c)),
+                Rule::kw_net => {}
+                _ => rest.push(c),
+            }
+        }
+        Some((vis, name?, rest))
+    }
+
+    /// `"#" ~ "[" ~ (chainrule_attr | scalar_attr | other_attr) ~ "]"`.
+    fn attr(&self, p: Pair<Rule>) -> Option<Attr> {
+        let span = self.span(&p);
+        let inner = p.into_inner().next()?;
+        let kind = match inner.as_rule() {
+            Rule::chainrule_attr => {
+                let settings = inner
+                    .into_inner()
+                    .filter(|s| s.as_rule() == Rule::setting)
+                    .filter_map(|s| {
+                        let mut it = s.into_inner();
+                        let key = self.name(&it.next()?);
+                        let value = self.number(it.next()?);
+                        Some(Setting { key, value })
+                    })
+                    .collect();
+                AttrKind::Chainrule(settings)
+            }
+            Rule::scalar_attr => {
+                let ty = inner.into_inner().find(|c| c.as_rule() == Rule::ident)?;
+                AttrKind::Scalar(self.name(&ty))
+            }
+            Rule::other_attr => {
+                let path = inner
+                    .into_inner()
+                    .find(|c| c.as_rule() == Rule::attr_path)?;
+                let name = Name {
+                    text: path.as_str().split_whitespace().collect(),
+                    span: self.span(&path),
+                };
+                if name.text == "doc" {
+                    AttrKind::Doc
+                } else {
+                    AttrKind::Other(name)
+                }
+            }
+            _ => {
+                self.internal(&inner);
+                return None;
+            }
+        };
+        Some(Attr { kind, span })
+    }
+
+    /// `attr* ~ (input_stmt | ...)`.
+    fn stmt(&self, p: Pair<Rule>) -> Option<Stmt> {
+        let span = self.span(&p);
+        let mut attrs = Vec::new();
+        for c in p.into_inner() {
+            if c.as_rule() == Rule::attr {
+                attrs.extend(self.attr(c));
+                continue;
+            }
+            let kind = self.stmt_kind(c)?;
+            return Some(Stmt { attrs, kind, span });
+        }
+        None
+    }
+
+    fn stmt_kind(&self, p: Pair<Rule>) -> Option<StmtKind> {
+        let rule = p.as_rule();
+        if rule == Rule::fn_def {
+            return self.fn_def(p).map(StmtKind::Fn);
+        }
+        let mut name = None;
+        let mut shape = None;
+        let mut init = None;
+        let mut expr = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ident => name = Some(self.name(&c)),
+                Rule::shape => shape = Some(self.shape(c)),
+                Rule::init => init = self.init(c),
+                Rule::expr => expr = Some(self.top_expr(c)),
+                _ => {}
+            }
+        }
+        let kind = match rule {
+            Rule::input_stmt => StmtKind::Input(name?, shape?),
+            Rule::target_stmt => StmtKind::Target(name?, shape?),
+            Rule::param_stmt => StmtKind::Param(name?, shape?, init),
+            Rule::output_stmt => StmtKind::Output(name?),
+            // An expression refused by `top_expr` (already reported) leaves the statement
+            // broken but keeps its name, so uses of it are not reported again.
+            Rule::let_stmt => match expr? {
+                Some(e) => StmtKind::Let(name?, e),
+                None => StmtKind::Broken {
+                    keyword: Some("let".into()),
+                    name,
+                },
+            },
+            Rule::loss_stmt => match expr? {
+                Some(e) => StmtKind::Loss(e),
+                None => StmtKind::Broken {
+                    keyword: Some("loss".into()),
+                    name: None,
+                },
+            },
+            _ => return None,
+        };
+        Some(kind)
+    }
+
+    /// `kw_fn ~ ident ~ "(" ~ ident ~ ("," ~ ident)* ~ ")" ~ "=" ~ expr ~ ";"`.
+    fn fn_def(&self, p: Pair<Rule>) -> Option<FnDef> {
+        let span = self.span(&p);
+        let mut idents = Vec::new();
+        let mut body = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ident => idents.push(self.name(&c)),
+                Rule::expr => body = Some(self.top_expr(c)),
+                _ => {}
+            }
+        }
+        let mut idents = idents.into_iter();
+        let name = idents.next()?;
+        Some(FnDef {
+            name,
+            params: idents.collect(),
+            body: body??,
+            span,
+        })
+    }
+
+    fn shape(&self, p: Pair<Rule>) -> ShapeDecl {
+        let span = self.span(&p);
+        let dims = p
+            .into_inner()
+            .filter(|c| c.as_rule() == Rule::number)
+            .map(|c| self.number(c))
+            .collect();
+        ShapeDecl { dims, span }
+    }
+
+    fn init(&self, p: Pair<Rule>) -> Option<Init> {
+        let span = self.span(&p);
+        let mut name = None;
+        let mut args = None;
+        let has_parens = p.as_str().contains('(');
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ident => name = Some(self.name(&c)),
+                Rule::signed => args.get_or_insert_with(Vec::new).push(self.signed(c)?),
+                _ => {}
+            }
+        }
+        if has_parens && args.is_none() {
+            args = Some(Vec::new());
+        }
+        Some(Init {
+            name: name?,
+            args,
+            span,
+        })
+    }
+
+    fn signed(&self, p: Pair<Rule>) -> Option<Signed> {
+        let span = self.span(&p);
+        let mut negative = false;
+        let mut number = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::minus => negative = true,
+                Rule::number => number = Some(self.number(c)),
+                _ => {}
+            }
+        }
+        Some(Signed {
+            negative,
+            number: number?,
+            span,
+        })
+    }
+
+    /// `num_body ~ num_suffix?`, valued here; the checker judges range and suffix.
+    fn number(&self, p: Pair<Rule>) -> Number {
+        let span = self.span(&p);
+        let text = p.as_str().to_string();
+        let mut value = NumValue::Int(None);
+        let mut suffix = String::new();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::num_body => {
+                    let form = c.clone().into_inner().next().map(|f| f.as_rule());
+                    let digits: String = c.as_str().chars().filter(|&ch| ch != '_').collect();
+                    let radix = |prefix: &str, radix: u32| {
+                        let d = digits.strip_prefix(prefix).unwrap_or(&digits);
+                        NumValue::Int(u128::from_str_radix(d, radix).ok())
+                    };
+                    value = match form {
+                        Some(Rule::bin_int) => radix("0b", 2),
+                        Some(Rule::oct_int) => radix("0o", 8),
+                        Some(Rule::hex_int) => radix("0x", 16),
+                        Some(Rule::dec_float) => {
+                            NumValue::Float(digits.parse::<f64>().unwrap_or(f64::INFINITY))
+                        }
+                        _ => radix("", 10),
+                    };
+                }
+                Rule::num_suffix => suffix = c.as_str().to_string(),
+                _ => {}
+            }
+        }
+        Number {
+            value,
+            suffix,
+            text,
+            span,
+        }
+    }
+
+    /// An expression as a statement's value or an argument: refused when it has too many
+    /// parts to check without deep recursion.
+    fn top_expr(&self, p: Pair<Rule>) -> Option<Expr> {
+        // `flatten` walks pest's flat token queue without recursion.
+        let parts = p.clone().into_inner().flatten().count();
+        if parts > MAX_EXPR_PARTS {
+            self.cx.error(
+                &self.span(&p),
+                format!(
+                    "this expression is too long ({parts} parts, at most {MAX_EXPR_PARTS}); split it into several `let`s"
+                ),
+            );
+            return None;
+        }
+        self.expr(p)
+    }
+
+    /// Folds `prefix* ~ primary ~ postfix* ~ (infix ~ ...)*` with the Pratt table.
+    fn expr(&self, p: Pair<Rule>) -> Option<Expr> {
+        pratt()
+            .map_primary(|q| self.primary(q))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = self.span(&op).start..rhs.span.end;
+                Some(Expr {
+                    kind: ExprKind::Neg(Box::new(rhs)),
+                    span,
+                })
+            })
+            .map_postfix(|lhs, op| {
+                let lhs = lhs?;
+                let span = lhs.span.start..self.span(&op).end;
+                let idx = op
+                    .into_inner()
+                    .filter(|c| c.as_rule() == Rule::number)
+                    .map(|c| self.number(c))
+                    .collect();
+                Some(Expr {
+                    kind: ExprKind::Index(Box::new(lhs), idx),
+                    span,
+                })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op.as_rule() {
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    Rule::div => BinOp::Div,
+                    Rule::matmul => BinOp::MatMul,
+                    Rule::pow => BinOp::Pow,
+                    _ => {
+                        self.internal(&op);
+                        return None;
+                    }
+                };
+                let span = lhs.span.start..rhs.span.end;
+                Some(Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
+            })
+            .parse(p.into_inner())
+    }
+
+    fn primary(&self, p: Pair<Rule>) -> Option<Expr> {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::number => ExprKind::Num(self.number(p)),
+            Rule::ident => ExprKind::Name(p.as_str().to_string()),
+            Rule::paren => {
+                // Parentheses only group; the span grows to include them so an error about
+                // the operand underlines what the user sees as the operand.
+                let inner = p.into_inner().find(|c| c.as_rule() == Rule::expr)?;
+                let e = self.expr(inner)?;
+                return Some(Expr { kind: e.kind, span });
+            }
+            Rule::call => {
+                let mut it = p.into_inner();
+                let name = self.name(&it.next()?);
+                let mut args = Vec::new();
+                for a in it.filter(|c| c.as_rule() == Rule::expr) {
+                    args.push(self.expr(a)?);
+                }
+                ExprKind::Call(name, args)
+            }
+            _ => {
+                self.internal(&p);
+                return None;
+            }
+        };
+        Some(Expr { kind, span })
+    }
+
+    /// Reports a pest error with a readable list of what was expected, at the token where
+    /// parsing stopped.
+    fn syntax_error(&self, e: &pest::error::Error<Rule>) {
+        let pos = match e.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((p, _)) => p,
+        } + self.offset;
+        let mut expected: Vec<String> = Vec::new();
+        let mut add = |s: &str| {
+            if !expected.iter().any(|x| x == s) {
+                expected.push(s.to_string());
+            }
+        };
+        let message = match &e.variant {
+            ErrorVariant::CustomError { message } => {
+                // pest's own limits ("call limit reached", "stack limit reached").
+                format!(
+                    "this network is too complex to parse ({message}); split it into smaller nets"
+                )
+            }
+            ErrorVariant::ParsingError { positives, .. } => {
+                for r in positives {
+                    if let Some(s) = rule_name(*r) {
+                        add(s);
+                    }
+                }
+                if let Some(attempts) = e.parse_attempts()
+                    && attempts.max_position + self.offset == pos
+                {
+                    // The token type is private to pest; its text is the literal.
+                    for t in attempts.expected_tokens() {
+                        if let Some(s) = punct_name(&t.to_string()) {
+                            add(s);
+                        }
+                    }
+                }
+                order_expected(&mut expected);
+                let found = self.found(pos);
+                match expected.len() {
+                    0 => format!("unexpected {found}"),
+                    1 => format!("expected {}, found {found}", expected[0]),
+                    n => format!(
+                        "expected {} or {}, found {found}",
+                        expected[..n - 1].join(", "),
+                        expected[n - 1]
+                    ),
+                }
+            }
+        };
+        let range = match self.src.token_at(pos) {
+            Some(i) => self.src.tokens.get(i).map_or(pos..pos, |t| t.range.clone()),
+            None => pos..pos,
+        };
+        self.cx.error(&range, message);
+    }
+
+    /// How the token at `pos` reads in "found ...".
+    fn found(&self, pos: usize) -> String {
+        let tok = self
+            .src
+            .tokens
+            .iter()
+            .find(|t| t.range.end > pos)
+            .map(|t| self.src.snippet(&t.range));
+        match tok {
+            Some(t) if !t.is_empty() => format!("`{t}`"),
+            _ => "the end of the input".to_string(),
+        }
+    }
+}
+
+/// How a rule reads in "expected ...", or `None` for rules that say nothing to a user.
+fn rule_name(r: Rule) -> Option<&'static str> {
+    Some(match r {
+        Rule::EOI => "the end of the input",
+        Rule::item | Rule::net | Rule::net_head_only | Rule::item_only => "a `net` or a `fn`",
+        Rule::attr => "`#`",
+        Rule::vis | Rule::kw_pub => "`pub`",
+        Rule::kw_net => "`net`",
+        Rule::kw_crate => "`crate`",
+        Rule::kw_super => "`super`",
+        Rule::stmt | Rule::stmt_only => "a statement",
+        Rule::input_stmt | Rule::kw_input => "`input`",
+        Rule::target_stmt | Rule::kw_target => "`target`",
+        Rule::param_stmt | Rule::kw_param => "`param`",
+        Rule::let_stmt | Rule::kw_let => "`let`",
+        Rule::output_stmt | Rule::kw_output => "`output`",
+        Rule::loss_stmt | Rule::kw_loss => "`loss`",
+        Rule::fn_def | Rule::kw_fn => "`fn`",
+        Rule::shape => "a shape like `[2]`",
+        Rule::init => "an initialiser like `xavier`",
+        Rule::signed | Rule::number | Rule::num_body => "a number",
+        Rule::num_suffix => "a suffix like `f32`",
+        Rule::setting => "a setting like `max_size = 2000000`",
+        Rule::chainrule_attr | Rule::kw_chainrule => "`chainrule`",
+        Rule::scalar_attr | Rule::kw_scalar => "`scalar`",
+        Rule::other_attr | Rule::attr_path => "an attribute",
+        Rule::ident => "a name",
+        Rule::expr | Rule::expr_only | Rule::paren | Rule::call | Rule::neg => "an expression",
+        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::matmul | Rule::pow => "an operator",
+        Rule::index => "`[`",
+        _ => return None,
+    })
+}
+
+/// How a literal token of the grammar reads in "expected ...", for punctuation only
+/// (letters are parts of keywords and numbers, already named by their rules).
+fn punct_name(token: &str) -> Option<&'static str> {
+    Some(match token {
+        ";" => "`;`",
+        ":" => "`:`",
+        "=" => "`=`",
+        "," => "`,`",
+        "(" => "`(`",
+        ")" => "`)`",
+        "[" => "`[`",
+        "]" => "`]`",
+        "{" => "`{`",
+        "}" => "`}`",
+        "::" => "`::`",
+        _ => return None,
+    })
+}
+
+/// Puts the most telling alternatives first: punctuation, then names and expressions.
+fn order_expected(expected: &mut Vec<String>) {
+    // An expression already covers its own parts.
+    if expected.iter().any(|e| e == "an expression") {
+        expected.retain(|e| e != "a name" && e != "a number" && e != "`(`");
+    }
+    expected.sort_by_key(|e| match e.as_str() {
+        s if s.starts_with("`;`") => 0,
+        s if s.starts_with('`') && s.len() <= 5 => 1,
+        "an operator" => 3,
+        "the end of the input" => 4,
+        _ => 2,
+    });
+}
+
+/// Re-parses the invocation piece by piece after a syntax error.
+fn resync(src: &Source, cx: &Ctxt) -> File {
+    let mut items = Vec::new();
+    for (first, last) in pieces(src, 0, 0, src.tokens.len()) {
+        let range = piece_range(src, first, last);
+        let b = Builder {
+            cx,
+            src,
+            offset: range.start,
+        };
+        let text = src.snippet(&range);
+        let err = match NetworkParser::parse(Rule::item_only, text) {
+            Ok(mut pairs) => {
+                let item = pairs
+                    .next()
+                    .and_then(|p| p.into_inner().find(|c| c.as_rule() == Rule::item))
+                    .and_then(|p| b.item(p));
+                items.extend(item);
+                continue;
+            }
+            Err(e) => e,
+        };
+        match resync_net(src, cx, first, last) {
+            Some(net) => items.push(Item::Net(net)),
+            None => b.syntax_error(&err),
+        }
+    }
+    File { items }
+}
+
+/// Re-parses a net whose head parses on its own, statement by statement. `None` when the
+/// piece is not such a net or no statement is at fault (the item's own error then stands).
+fn resync_net(src: &Source, cx: &Ctxt, first: usize, last: usize) -> Option<Net> {
+    let (open, close) = match src.tokens.get(last).map(|t| &t.kind) {
+        Some(TokenKind::Close { .. }) => {
+            let open = (first..last).rev().find(|&i| {
+                matches!(src.tokens.get(i).map(|t| &t.kind), Some(TokenKind::Open { close, .. }) if *close == last)
+            })?;
+            (open, last)
+        }
+        _ => return None,
+    };
+    if src.snippet(&src.tokens.get(open)?.range) != "{" || open == first {
+        return None;
+    }
+    let head_range = piece_range(src, first, open - 1);
+    let head_text = src.snippet(&head_range);
+    let mut pairs = NetworkParser::parse(Rule::net_head_only, head_text).ok()?;
+    let head_builder = Builder {
+        cx,
+        src,
+        offset: head_range.start,
+    };
+    let head = pairs.next()?;
+    let mut attrs = Vec::new();
+    for c in head.clone().into_inner() {
+        if c.as_rule() == Rule::attr {
+            attrs.extend(head_builder.attr(c));
+        }
+    }
+    let (vis, name, _) = head_builder.net_head(head)?;
+
+    let depth = src.tokens.get(open)?.depth + 1;
+    let errors_before = cx.count();
+    let mut stmts = Vec::new();
+    for (f, l) in pieces(src, depth, open + 1, close) {
+        let range = piece_range(src, f, l);
+        let b = Builder {
+            cx,
+            src,
+            offset: range.start,
+        };
+        match NetworkParser::parse(Rule::stmt_only, src.snippet(&range)) {
+            Ok(mut pairs) => {
+                let stmt = pairs
+                    .next()
+                    .and_then(|p| p.into_inner().find(|c| c.as_rule() == Rule::stmt))
+                    .and_then(|p| b.stmt(p));
+                stmts.extend(stmt);
+            }
+            Err(e) => {
+                b.syntax_error(&e);
+                stmts.push(broken_stmt(src, f, l, range));
+            }
+        }
+    }
+    if cx.count() == errors_before {
+        return None;
+    }
+    let span = piece_range(src, first, last);
+    Some(Net {
+        attrs,
+        vis,
+        name,
+        stmts,
+        span,
+    })
+}
+
+/// What can be salvaged from a statement that did not parse: its keyword and the name it
+/// declares, skipping attributes in front.
+fn broken_stmt(src: &Source, first: usize, last: usize, span: Span) -> Stmt {
+    let mut i = first;
+    // Skip `#[...]` attributes.
+    while let (Some(hash), Some(next)) = (src.tokens.get(i), src.tokens.get(i + 1)) {
+        let is_hash = src.snippet(&hash.range) == "#";
+        match (&next.kind, is_hash) {
+            (TokenKind::Open { close, .. }, true) => i = close + 1,
+            _ => break,
+        }
+    }
+    let word = |i: usize| -> Option<Name> {
+        if i > last {
+            return None;
+        }
+        let t = src.tokens.get(i)?;
+        match &t.kind {
+            TokenKind::Ident(id) => Some(Name {
+                text: id.to_string(),
+                span: t.range.clone(),
+            }),
+            _ => None,
+        }
+    };
+    let keyword = word(i).map(|n| n.text).filter(|k| {
+        ["input", "target", "param", "let", "output", "loss", "fn"].contains(&k.as_str())
+    });
+    let name = if keyword.as_deref().is_some_and(|k| k != "loss") {
+        word(i + 1)
+    } else {
+        None
+    };
+    Stmt {
+        attrs: Vec::new(),
+        kind: StmtKind::Broken { keyword, name },
+        span,
+    }
+}
+
+/// Splits tokens `from..to` at nesting `depth` into pieces ending at a `;` or a `{...}`
+/// (the latter only at the top level, where nets end with their body).
+fn pieces(src: &Source, depth: usize, from: usize, to: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut i = from;
+    while i < to {
+        let Some(t) = src.tokens.get(i) else { break };
+        if t.depth != depth {
+            i += 1;
+            continue;
+        }
+        let first = *start.get_or_insert(i);
+        let ends = match &t.kind {
+            TokenKind::Punct(p) => p.as_char() == ';',
+            TokenKind::Close { .. } => depth == 0 && src.snippet(&t.range) == "}",
+            _ => false,
+        };
+        if ends {
+            out.push((first, i));
+            start = None;
+        }
+        i += 1;
+    }
+    if let Some(first) = start {
+        // The last piece runs to the last token at this depth (or inside it).
+        let last = (first..to)
+            .rev()
+            .find(|&j| src.tokens.get(j).is_some_and(|t| t.depth >= depth));
+        out.push((first, last.unwrap_or(first)));
+    }
+    out
+}
+
+/// The bytes from the start of token `first` to the end of token `last`.
+fn piece_range(src: &Source, first: usize, last: usize) -> Span {
+    let start = src.tokens.get(first).map_or(0, |t| t.range.start);
+    let end = src
+        .tokens
+        .get(last)
+        .map_or(start, |t| t.range.end)
+        .max(start);
+    start..end
+}
