@@ -38,6 +38,9 @@ pub fn backward(
     // One line per named node, in order; each sink right after the last line it reads.
     let mut lines: Vec<(Option<Id>, String)> = Vec::new();
     for id in g.ids().filter(|id| named[id.index()]) {
+        if printer.is_alias(id) {
+            continue;
+        }
         let lhs = if id == low.loss {
             "L".to_string()
         } else {
@@ -139,6 +142,18 @@ impl<'a> Printer<'a> {
             .filter_map(|(f, t)| t.map(|t| (t, Id(f as u32))))
             .collect();
         for id in g.ids().filter(|id| named[id.index()]) {
+            // `x · scale` is `x` in `backward` (scale 1): it keeps the name of `x`.
+            if let Op::Binary(Binary::Mul, a, b) = g.op(id) {
+                let alias = match (g.op(a), g.op(b)) {
+                    (_, Op::Seed) => names.get(&a).cloned(),
+                    (Op::Seed, _) => names.get(&b).cloned(),
+                    _ => None,
+                };
+                if let Some(alias) = alias {
+                    names.insert(id, alias);
+                    continue;
+                }
+            }
             let forward_name = adjoint_of.get(&id).and_then(|f| names.get(f)).cloned();
             let name = match (&roles[id.index()], forward_name) {
                 (Role::Value(n), _) => n.clone(),
@@ -163,6 +178,17 @@ impl<'a> Printer<'a> {
             names.insert(low.loss, "L".into());
         }
         Self { g, net, names }
+    }
+
+    /// True for `x · scale` where `x` has a line of its own.
+    fn is_alias(&self, id: Id) -> bool {
+        match self.g.op(id) {
+            Op::Binary(Binary::Mul, a, b) => {
+                (self.g.op(b) == Op::Seed && self.names.contains_key(&a))
+                    || (self.g.op(a) == Op::Seed && self.names.contains_key(&b))
+            }
+            _ => false,
+        }
     }
 
     /// The latest named node an expression reads.

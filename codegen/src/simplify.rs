@@ -194,6 +194,10 @@ impl Graph {
     }
 
     fn simplify_mul(&mut self, a: Id, b: Id) -> Option<Id> {
+        if a == b {
+            // One multiplication instead of two reads, and one gradient term `2x`.
+            return Some(self.unary(Unary::Square, a));
+        }
         let (a, b) = self.order(a, b);
         for (x, y) in [(a, b), (b, a)] {
             if self.is_const(y, 1.0) {
