@@ -11,23 +11,69 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
 pub use chainrule_macros::network;
 
+pub mod data;
 mod float;
+pub mod gradcheck;
 pub mod init;
+#[cfg(feature = "std")]
+pub mod io;
 mod network;
+pub mod optim;
+#[cfg(feature = "rayon")]
+pub mod par;
+#[cfg(feature = "std")]
+pub mod train;
 
+pub use data::{accuracy, argmax, argmax_accuracy, binary_accuracy, mean_loss, one_hot, shuffle};
 pub use float::Float;
+pub use gradcheck::{GradcheckEntry, GradcheckOptions, GradcheckReport, gradcheck, gradcheck_with};
+#[cfg(feature = "std")]
+pub use io::{IoError, from_safetensors, load_safetensors, save_safetensors, to_safetensors};
 pub use network::{Network, ParamInfo};
+#[cfg(feature = "alloc")]
+pub use optim::{Adam, Momentum};
+pub use optim::{Optimizer, Schedule, Sgd};
+#[cfg(feature = "rayon")]
+pub use par::{ParBackward, par_backward_batch};
+#[cfg(feature = "std")]
+pub use train::{EpochRecord, History, Phase, Progress, TrainError, Trainer};
 
 #[doc(hidden)]
 pub mod __private;
 
 /// The runtime: everything around generated nets, also re-exported at the crate root.
+///
+/// The modules are here too ([`runtime::optim`], [`runtime::init`], …), so
+/// `chainrule::runtime::optim::Adam` and `chainrule::Adam` name the same type.
 pub mod runtime {
+    pub use crate::data::{
+        accuracy, argmax, argmax_accuracy, binary_accuracy, mean_loss, one_hot, shuffle,
+    };
     pub use crate::float::Float;
+    // `crate::gradcheck` below brings both the module and the function.
+    pub use crate::gradcheck::{GradcheckEntry, GradcheckOptions, GradcheckReport, gradcheck_with};
+    #[cfg(feature = "std")]
+    pub use crate::io::{
+        IoError, from_safetensors, load_safetensors, save_safetensors, to_safetensors,
+    };
     pub use crate::network::{Network, ParamInfo};
+    #[cfg(feature = "alloc")]
+    pub use crate::optim::{Adam, Momentum};
+    pub use crate::optim::{Optimizer, Schedule, Sgd};
+    #[cfg(feature = "rayon")]
+    pub use crate::par;
+    #[cfg(feature = "rayon")]
+    pub use crate::par::{ParBackward, par_backward_batch};
+    #[cfg(feature = "std")]
+    pub use crate::train::{EpochRecord, History, Phase, Progress, TrainError, Trainer};
+    pub use crate::{data, gradcheck, init, optim};
+    #[cfg(feature = "std")]
+    pub use crate::{io, train};
 }
