@@ -246,9 +246,13 @@ impl<'a> Emitter<'a> {
     }
 
     fn name(&self, id: Id) -> &Ident {
-        self.names[id.index()]
-            .as_ref()
-            .expect("stored nodes are named")
+        self.names[id.index()].as_ref().unwrap_or_else(|| {
+            panic!(
+                "{:?} is read as a stored value but is {:?}",
+                self.g.node(id),
+                self.plan.place[id.index()]
+            )
+        })
     }
 
     fn index_suffix(ix: &[Ix]) -> TokenStream {

@@ -121,10 +121,9 @@ pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool) -> Plan {
     let mut place = vec![Place::Dead; n];
     for id in g.ids().filter(|id| live[id.index()]) {
         let op = g.op(id);
-        let returned = spec.returns.contains(&id);
         place[id.index()] = if op.is_leaf() {
             Place::Leaf
-        } else if is_address(g, id) && !returned {
+        } else if is_address(g, id) && !must_store[id.index()] {
             // Indexing or transposing a stored array is only an address.
             Place::Inline
         } else if must_store[id.index()] || uses[id.index()] > 1 {
