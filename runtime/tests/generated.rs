@@ -6,8 +6,7 @@
 mod common;
 
 use chainrule::{
-    Adam, Network, Progress, Trainer, accuracy, argmax_accuracy, binary_accuracy, gradcheck,
-    network,
+    Adam, Progress, Trainer, accuracy, argmax_accuracy, binary_accuracy, gradcheck, network,
 };
 
 network! {
