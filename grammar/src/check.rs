@@ -178,7 +178,8 @@ fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Opt
         .into_iter()
         .filter(|c| *c != name)
         .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|(d, _)| *d <= limit)
+        // Replacing every character is no resemblance: `w` is not like `a`.
+        .filter(|(d, _)| *d <= limit && *d < name.chars().count())
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -552,10 +553,14 @@ fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
                     if !SETTINGS.contains(&key) {
                         cx.error(
                             &s.key.span,
-                            format!(
-                                "unknown setting `{key}` in `#[chainrule(..)]`{}; the known settings are `max_size` and `unroll`",
-                                did_you_mean(key, SETTINGS.iter().copied())
-                            ),
+                            match closest(key, SETTINGS.iter().copied()) {
+                                Some(c) => format!(
+                                    "unknown setting `{key}` in `#[chainrule(..)]`; did you mean `{c}`? The known settings are `max_size` and `unroll`"
+                                ),
+                                None => format!(
+                                    "unknown setting `{key}` in `#[chainrule(..)]`; the known settings are `max_size` and `unroll`"
+                                ),
+                            },
                         );
                         continue;
                     }
@@ -938,9 +943,16 @@ impl<'a> ExprChecker<'a> {
         let msg = if builtin(n).is_some() || self.fns.iter().any(|f| f.name == n) {
             format!("`{n}` is a function, not a value; call it, like `{n}(x)`")
         } else {
+            // Only names this expression could use are worth suggesting.
+            let visible = self.decls.order.iter().filter(|name| {
+                match (self.mode, self.decls.by_name.get(name.as_str())) {
+                    (Mode::Let { stmt }, Some(d)) => d.stmt < stmt,
+                    _ => true,
+                }
+            });
             format!(
                 "unknown name `{n}`{}",
-                did_you_mean(n, self.decls.order.iter().map(String::as_str))
+                did_you_mean(n, visible.map(String::as_str))
             )
         };
         self.cx.error(span, msg);
@@ -1509,13 +1521,13 @@ impl<'a> NetChecker<'a> {
                     // target. Rejects: `input a: [2]; input b: [2];`.
                     let first = *count == 1;
                     if !first {
-                        let prev = slot
-                            .as_ref()
-                            .map_or(String::new(), |(n, _)| format!(" (`{n}`)"));
+                        let prev = slot.as_ref().map_or(String::new(), |(n, _)| {
+                            format!(", and `{n}` is already its {what}")
+                        });
                         cx.error(
                             &stmt.span,
                             format!(
-                                "a net has {} one `{what}`, and this is a second one{prev}",
+                                "a second `{what}`: a net has {} one{prev}",
                                 if is_input { "exactly" } else { "at most" }
                             ),
                         );
@@ -1732,10 +1744,7 @@ impl<'a> NetChecker<'a> {
                     outputs += 1;
                     // Rejects: `output y; output z;`.
                     if outputs > 1 {
-                        cx.error(
-                            &stmt.span,
-                            "a net has exactly one `output`, and this is a second one",
-                        );
+                        cx.error(&stmt.span, "a second `output`: a net has exactly one");
                         continue;
                     }
                     match decls.by_name.get(&name.text) {
@@ -1763,7 +1772,7 @@ impl<'a> NetChecker<'a> {
                     if losses > 1 {
                         cx.error(
                             &stmt.span,
-                            "a net has exactly one `loss`, and this is a second one; add the terms into one `loss`",
+                            "a second `loss`: a net has exactly one; add the terms into one `loss`",
                         );
                         continue;
                     }
@@ -1959,9 +1968,13 @@ impl<'a> NetChecker<'a> {
         sym: Option<Sym>,
         dense_let: Option<&str>,
     ) -> bool {
-        if kind != DeclKind::Dense && !check_not_keyword(self.cx, name) {
-            return false;
-        }
+        // A keyword name is reported, then declared without a symbol, so its uses are
+        // not reported again.
+        let sym = if kind != DeclKind::Dense && !check_not_keyword(self.cx, name) {
+            None
+        } else {
+            sym
+        };
         if let Some(prev) = decls.by_name.get(&name.text) {
             let msg = match (kind, &prev.kind) {
                 (DeclKind::Dense, _) => format!(
@@ -1991,7 +2004,7 @@ impl<'a> NetChecker<'a> {
                 dense_let: dense_let.map(str::to_string),
             },
         );
-        true
+        sym.is_some()
     }
 
     /// Expands `let h = dense(x, n, act);` into `param h_w: [n, len(x)] = xavier;`,

@@ -352,7 +352,7 @@ impl Builder<'_> {
         let has_parens = p.as_str().contains('(');
         for c in p.into_inner() {
             match c.as_rule() {
-                Rule::ident => name = Some(self.name(&c)),
+                Rule::init_name => name = Some(self.name(&c)),
                 Rule::signed => args.get_or_insert_with(Vec::new).push(self.signed(c)?),
                 _ => {}
             }
@@ -519,16 +519,16 @@ impl Builder<'_> {
     /// Reports a pest error with a readable list of what was expected, at the token where
     /// parsing stopped.
     fn syntax_error(&self, e: &pest::error::Error<Rule>) {
-        let pos = match e.location {
+        let mut pos = match e.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((p, _)) => p,
-        } + self.offset;
+        };
         let mut expected: Vec<String> = Vec::new();
-        let mut add = |s: &str| {
+        fn add(expected: &mut Vec<String>, s: &str) {
             if !expected.iter().any(|x| x == s) {
                 expected.push(s.to_string());
             }
-        };
+        }
         let message = match &e.variant {
             ErrorVariant::CustomError { message } => {
                 // pest's own limits ("call limit reached", "stack limit reached").
@@ -537,23 +537,44 @@ impl Builder<'_> {
                 )
             }
             ErrorVariant::ParsingError { positives, .. } => {
-                for r in positives {
-                    if let Some(s) = rule_name(*r) {
-                        add(s);
+                match e.parse_attempts() {
+                    // With error detail, pest knows the furthest position any rule or
+                    // literal was tried at, and what: the best place to point.
+                    Some(attempts) if attempts.max_position >= pos => {
+                        pos = attempts.max_position;
+                        for stack in attempts.call_stacks() {
+                            let rule = stack.deepest.get_rule().copied().or(stack.parent);
+                            if let Some(s) = rule.and_then(context_name) {
+                                add(&mut expected, s);
+                            }
+                        }
+                        // The token type is private to pest; its text is the literal.
+                        let tokens: Vec<String> = attempts
+                            .expected_tokens()
+                            .iter()
+                            .map(|t| t.to_string())
+                            .collect();
+                        for s in token_names(&tokens) {
+                            add(&mut expected, s);
+                        }
                     }
+                    _ => {}
                 }
-                if let Some(attempts) = e.parse_attempts()
-                    && attempts.max_position + self.offset == pos
-                {
-                    // The token type is private to pest; its text is the literal.
-                    for t in attempts.expected_tokens() {
-                        if let Some(s) = punct_name(&t.to_string()) {
-                            add(s);
+                // Without a telling literal, fall back to the rules pest tried where it
+                // stopped.
+                if expected.is_empty() {
+                    pos = match e.location {
+                        InputLocation::Pos(p) => p,
+                        InputLocation::Span((p, _)) => p,
+                    };
+                    for r in positives {
+                        if let Some(s) = rule_name(*r) {
+                            add(&mut expected, s);
                         }
                     }
                 }
                 order_expected(&mut expected);
-                let found = self.found(pos);
+                let found = self.found(pos + self.offset);
                 match expected.len() {
                     0 => format!("unexpected {found}"),
                     1 => format!("expected {}, found {found}", expected[0]),
@@ -565,6 +586,7 @@ impl Builder<'_> {
                 }
             }
         };
+        let pos = pos + self.offset;
         let range = match self.src.token_at(pos) {
             Some(i) => self.src.tokens.get(i).map_or(pos..pos, |t| t.range.clone()),
             None => pos..pos,
@@ -597,7 +619,7 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::kw_net => "`net`",
         Rule::kw_crate => "`crate`",
         Rule::kw_super => "`super`",
-        Rule::stmt | Rule::stmt_only => "a statement",
+        Rule::stmt | Rule::stmt_only => STATEMENT,
         Rule::input_stmt | Rule::kw_input => "`input`",
         Rule::target_stmt | Rule::kw_target => "`target`",
         Rule::param_stmt | Rule::kw_param => "`param`",
@@ -619,6 +641,61 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::index => "`[`",
         _ => return None,
     })
+}
+
+/// How "a statement" reads in "expected ...".
+const STATEMENT: &str = "a statement (`input`, `target`, `param`, `let`, `output`, `loss` or `fn`)";
+
+/// Rules whose name says more than the literal tokens they start with.
+fn context_name(r: Rule) -> Option<&'static str> {
+    Some(match r {
+        Rule::init | Rule::init_name => "an initialiser like `xavier`",
+        Rule::shape => "a shape like `[2]`",
+        Rule::stmt | Rule::stmt_only => STATEMENT,
+        Rule::item | Rule::item_only => "a `net` or a `fn`",
+        _ => return None,
+    })
+}
+
+/// What the literal tokens pest tried at the error position amount to, by category:
+/// digits and name starts and `(` are "an expression", `+ * / @ ^` "an operator".
+fn token_names(tokens: &[String]) -> Vec<&'static str> {
+    let has = |t: &str| tokens.iter().any(|x| x == t);
+    let digits = tokens
+        .iter()
+        .any(|t| t == "0..9" || t == "0x" || t == "0b" || t == "0o");
+    let name = has("BUILTIN_RULE");
+    let ops = ["+", "*", "/", "@", "^"].iter().any(|o| has(o));
+    let mut out = Vec::new();
+    if digits && name && has("(") {
+        out.push("an expression");
+    } else {
+        if digits {
+            out.push("a number");
+        }
+        if name {
+            out.push("a name");
+        }
+    }
+    if ops {
+        out.push("an operator");
+    }
+    for t in tokens {
+        match t.as_str() {
+            "#" => out.push("`#`"),
+            "net" => out.push("`net`"),
+            "pub" => out.push("`pub`"),
+            "crate" => out.push("`crate`"),
+            "super" => out.push("`super`"),
+            "fn" => out.push("`fn`"),
+            "input" | "target" | "param" | "let" | "output" | "loss" => out.push(STATEMENT),
+            _ => {}
+        }
+        if let Some(p) = punct_name(t) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// How a literal token of the grammar reads in "expected ...", for punctuation only
@@ -644,7 +721,32 @@ fn punct_name(token: &str) -> Option<&'static str> {
 fn order_expected(expected: &mut Vec<String>) {
     // An expression already covers its own parts.
     if expected.iter().any(|e| e == "an expression") {
-        expected.retain(|e| e != "a name" && e != "a number" && e != "`(`");
+        expected.retain(|e| e != "a name" && e != "a number" && e != "`(`" && e != "`-`");
+    }
+    // A statement or initialiser already says a name comes next.
+    if expected
+        .iter()
+        .any(|e| e == STATEMENT || e.starts_with("an initialiser"))
+    {
+        expected.retain(|e| e != "a name");
+    }
+    // A shape starts with its `[`.
+    if expected.iter().any(|e| e.starts_with("a shape")) {
+        expected.retain(|e| e != "`[`");
+    }
+    // A statement may start with a doc comment or be a `fn`.
+    if expected.iter().any(|e| e == STATEMENT) {
+        expected.retain(|e| e != "`#`" && e != "`fn`");
+    }
+    // So does an item, for its attributes and keywords.
+    if expected.iter().any(|e| e == "a `net` or a `fn`") {
+        expected.retain(|e| e != "`#`" && e != "`pub`" && e != "`net`" && e != "`fn`");
+    }
+    // After an operand, a missing operator is the likely mistake; a call's `(` or an
+    // index's `[` would only be noise.
+    // (pest also reports that the operand's name or digits could go on.)
+    if expected.iter().any(|e| e == "an operator") {
+        expected.retain(|e| e != "`(`" && e != "`[`" && e != "a name" && e != "a number");
     }
     expected.sort_by_key(|e| match e.as_str() {
         s if s.starts_with("`;`") => 0,
@@ -828,13 +930,17 @@ fn pieces(src: &Source, depth: usize, from: usize, to: usize) -> Vec<(usize, usi
     out
 }
 
-/// The bytes from the start of token `first` to the end of token `last`.
+/// The bytes from the start of token `first` to the end of token `last`, and the space
+/// after it: pest then sees that a name or number at the end is complete.
 fn piece_range(src: &Source, first: usize, last: usize) -> Span {
     let start = src.tokens.get(first).map_or(0, |t| t.range.start);
-    let end = src
+    let mut end = src
         .tokens
         .get(last)
         .map_or(start, |t| t.range.end)
         .max(start);
+    if src.text.get(end..end + 1) == Some(" ") {
+        end += 1;
+    }
     start..end
 }

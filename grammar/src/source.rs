@@ -154,6 +154,8 @@ impl Source {
                 }
             }
         }
+        // A final space lets pest see that a name or number at the very end is complete.
+        src.text.push(' ');
         src
     }
 
@@ -282,7 +284,7 @@ mod tests {
 
     fn flat(src: &str) -> String {
         let ts: TokenStream = src.parse().expect("test input lexes");
-        Source::flatten(ts).text
+        Source::flatten(ts).text.trim_end().to_string()
     }
 
     #[test]
@@ -298,7 +300,7 @@ mod tests {
     fn ranges_map_back() {
         let ts: TokenStream = "f(a, [b])".parse().expect("lexes");
         let src = Source::flatten(ts);
-        assert_eq!(src.text, "f ( a , [ b ] )");
+        assert_eq!(src.text, "f ( a , [ b ] ) ");
         assert_eq!(src.token_at(0), Some(0));
         assert_eq!(src.token_at(1), Some(1)); // the space before `(`
         assert_eq!(src.token_at(100), Some(src.tokens.len() - 1));

@@ -165,3 +165,818 @@ fn xor() {
             .contains("Two sigmoid hidden units")
     );
 }
+
+#[test]
+fn dense_expands_where_the_let_stands() {
+    ok(
+        "fn swish(z) = z * sigmoid(z);
+         net Mlp {
+             input x: [4];
+             target t: [3];
+             param s: [] = constant(2);
+             let h = dense(x, 8, tanh);
+             let g = dense(h, 5, swish);
+             let l = dense(g, 5, leaky_relu);
+             let z = dense(l, 3);
+             output z;
+             loss mse(z, t) * s;
+         }",
+        "net Mlp F32 unroll=512
+         input x [4]
+         target t [3]
+         param s [] constant(2) fan 1/1
+         param h_w [8, 4] xavier fan 4/8
+         param h_b [8] zeros fan 8/8
+         param g_w [5, 8] xavier fan 8/5
+         param g_b [5] zeros fan 5/5
+         param l_w [5, 5] xavier fan 5/5
+         param l_b [5] zeros fan 5/5
+         param z_w [3, 5] xavier fan 5/3
+         param z_b [3] zeros fan 3/3
+         let h [8] = (tanh (+ (@ h_w x) h_b))
+         let g [5] = (swish (+ (@ g_w h) g_b))
+         let l [5] = (leaky_relu:0.01 (+ (@ l_w g) l_b))
+         let z [3] = (+ (@ z_w l) z_b)
+         output z
+         loss (* (mse z t) s)
+         fn swish(z) = (* $0 (sigmoid $0))",
+    );
+}
+
+#[test]
+fn fans_follow_the_first_matrix_product() {
+    ok(
+        "net Flax {
+             input x: [3];
+             param w: [3, 2] = he;
+             param v: [2, 4];
+             param u: [5, 6];
+             param s: [];
+             let h = x @ w;
+             let k = w @ v;
+             let y = transpose(v) @ transpose(w) + sum(u) * s;
+             output y;
+             loss sum(h) + sum(k) + sum(y);
+         }",
+        "net Flax F32 unroll=512
+         input x [3]
+         param w [3, 2] he fan 3/2
+         param v [2, 4] zeros fan 2/4
+         param u [5, 6] zeros fan 6/5
+         param s [] zeros fan 1/1
+         let h [2] = (@ x w)
+         let k [3, 4] = (@ w v)
+         let y [4, 3] = (+ (@ (transpose v) (transpose w)) (* (sum u) s))
+         output y
+         loss (+ (+ (sum h) (sum k)) (sum y))",
+    );
+}
+
+#[test]
+fn every_operator_and_function() {
+    ok(
+        "fn sq(a) = a ^ 2;
+         fn mix(a, b) = max(a, b) - min(a, 0.5) + leaky_relu(a, -0.2) + exp(b) / ln(b);
+         #[scalar(f64)]
+         #[chainrule(unroll = 64, max_size = 5000)]
+         pub(crate) net Ops {
+             input x: [3];
+             target t: [3];
+             param m: [3, 3] = normal(0, 0.1);
+             param c: [3] = uniform(-1, 1.5);
+             fn cube(a) = a * a * a;
+             let a = -m @ x ^ 2;
+             let b = sqrt(abs(sin(a) + cos(a))) * tanh(c) + relu(c) - softplus(c) / sigmoid(c);
+             let d = mix(a, b) + sq(c) + cube(c[1]);
+             let e = softmax(d) + log_softmax(d) + m[2, 0] * d[0];
+             let f = transpose(m) @ e;
+             output f;
+             loss mean(f) + dot(f, t) + mse(f, t) + bce(sigmoid(f), t) + bce_with_logits(f, t)
+                 + cross_entropy(softmax(f), t) + softmax_cross_entropy(f, t);
+         }",
+        "net Ops F64 unroll=64
+         input x [3]
+         target t [3]
+         param m [3, 3] normal(0, 0.1) fan 3/3
+         param c [3] uniform(-1, 1.5) fan 3/3
+         let a [3] = (@ (neg m) (^ x 2.0))
+         let b [3] = (- (+ (* (sqrt (abs (+ (sin a) (cos a)))) (tanh c)) (relu c)) (/ (softplus c) (sigmoid c)))
+         let d [3] = (+ (+ (mix a b) (sq c)) (cube ([] c 1)))
+         let e [3] = (+ (+ (softmax d) (log_softmax d)) (* ([] m 2 0) ([] d 0)))
+         let f [3] = (@ (transpose m) e)
+         output f
+         loss (+ (+ (+ (+ (+ (+ (mean f) (dot f t)) (mse f t)) (bce (sigmoid f) t)) (bce_with_logits f t)) (cross_entropy (softmax f) t)) (softmax_cross_entropy f t))
+         fn sq(a) = (^ $0 2.0)
+         fn mix(a, b) = (+ (+ (- (max $0 $1) (min $0 0.5)) (leaky_relu:-0.2 $0)) (/ (exp $1) (ln $1)))
+         fn cube(a) = (* (* $0 $0) $0)",
+    );
+}
+
+#[test]
+fn no_target_and_forward_references_in_output_and_loss() {
+    ok(
+        "net Auto {
+             output y;
+             loss sum(y * y) + sum(w);
+             input x: [2];
+             param w: [2, 2] = ones;
+             let y = w @ x;
+         }",
+        "net Auto F32 unroll=512
+         input x [2]
+         param w [2, 2] ones fan 2/2
+         let y [2] = (@ w x)
+         output y
+         loss (+ (sum (* y y)) (sum w))",
+    );
+}
+
+#[test]
+fn attributes_docs_and_visibility_pass_through() {
+    let front = check_str(
+        "/// The net.
+         #[derive(Default)]
+         #[allow(dead_code)]
+         #[scalar(f64)]
+         #[chainrule(unroll = 8)]
+         pub(super) net A {
+             /// The weights.
+             param w: [1] = ones;
+             /// The input.
+             input x: [1];
+             output x;
+             loss sum(w * x);
+         }
+         net B { input x: [1]; param w: []; output x; loss sum(x) * w; }",
+    );
+    assert!(front.errors.is_empty());
+    let a = &front.nets[0];
+    let attrs: Vec<String> = a.attrs.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        attrs,
+        [
+            "# [doc = \" The net.\"]",
+            "# [derive (Default)]",
+            "# [allow (dead_code)]"
+        ]
+    );
+    assert_eq!(a.vis.to_string(), "pub (super)");
+    assert_eq!(a.params[0].docs.len(), 1);
+    assert!(a.params[0].docs[0].to_string().contains("The weights."));
+    let b = &front.nets[1];
+    assert!(b.vis.is_empty() && b.attrs.is_empty());
+    assert_eq!(b.name.to_string(), "B");
+}
+
+/// Checks `src` and expects exactly these errors: a part of the message each, and the
+/// text it underlines (flattened: one space between tokens).
+#[track_caller]
+fn bad(src: &str, expect: &[(&str, &str)]) {
+    let got = chainrule_grammar::check_str_located(src);
+    let front = check_str(src);
+    assert!(
+        front.nets.is_empty() || !expect.is_empty(),
+        "a net passed: {src}"
+    );
+    let ok = got.len() == expect.len()
+        && got
+            .iter()
+            .zip(expect)
+            .all(|((m, t), (wm, wt))| m.contains(wm) && t == wt);
+    assert!(ok, "\nsource: {src}\nexpected: {expect:#?}\ngot: {got:#?}");
+}
+
+/// A net around `body` in which `w` and `b` reach the loss through `z`.
+fn n(body: &str) -> String {
+    format!(
+        "net N {{ input x: [2]; target t: [1]; param w: [1, 2] = xavier; param b: [1]; let z = w @ x + b; {body} }}"
+    )
+}
+
+#[test]
+fn names() {
+    bad(
+        &n("let h = sigmoid(w @ xx + b); output h; loss mse(z, t);"),
+        &[("unknown name `xx`; did you mean `x`?", "xx")],
+    );
+    bad(
+        &n("let h = sigmod(z); output h; loss mse(z, t);"),
+        &[(
+            "unknown function `sigmod`; did you mean `sigmoid`?",
+            "sigmod",
+        )],
+    );
+    bad(
+        &n("let h = log(z); output h; loss mse(z, t);"),
+        &[("unknown function `log`; did you mean `ln`?", "log")],
+    );
+    bad(
+        &n("let h = matmul(w, x); output h; loss mse(z, t);"),
+        &[("unknown function `matmul`; use the `@` operator", "matmul")],
+    );
+    bad(
+        &n("let h = w(x); output h; loss mse(z, t);"),
+        &[("`w` is a parameter, not a function", "w")],
+    );
+    bad(
+        &n("let h = sigmoid; output z; loss mse(z, t);"),
+        &[("`sigmoid` is a function, not a value", "sigmoid")],
+    );
+    bad(
+        &n("output zz; loss mse(z, t);"),
+        &[("unknown name `zz` in `output`; did you mean `z`?", "zz")],
+    );
+    // The misspelt use does not also make `w` look unused.
+    bad(
+        &n("let h = sigmoid(ww @ x); output h; loss mse(h, t);"),
+        &[("unknown name `ww`; did you mean `w`?", "ww")],
+    );
+    // Only names above a `let` are suggested.
+    bad(
+        "net N { input x: [1]; let y = yy; let yy2 = x; output y; loss sum(y); }",
+        &[("unknown name `yy`", "yy")],
+    );
+}
+
+#[test]
+fn duplicates_and_order() {
+    bad(
+        &n("let z = x; output z; loss mse(z, t);"),
+        &[("`z` is already defined (as a `let` above)", "z")],
+    );
+    bad(
+        &n("param x: [2]; output z; loss mse(z, t);"),
+        &[("`x` is already defined (as the input above)", "x")],
+    );
+    bad(
+        &n("let h_w = x; let h = dense(x, 1); output h; loss mse(z, t) + mse(h, t);"),
+        &[(
+            "`dense` in `let h` declares the parameter `h_w`, but `h_w` is already defined (as a `let` above)",
+            "h",
+        )],
+    );
+    bad(
+        &n("let h = dense(x, 1); param h_b: [1]; output h; loss mse(z, t) + mse(h, t);"),
+        &[(
+            "`h_b` is already defined (as a parameter of `dense` in `let h` above)",
+            "h_b",
+        )],
+    );
+    bad(
+        &n("let h = z + c; param c: [1]; output h; loss mse(h, t);"),
+        &[(
+            "`c` is used before its definition; a `let` may only use names defined above it, so move `param c` above this `let`",
+            "c",
+        )],
+    );
+    bad(
+        "net N { let y = x; input x: [1]; output y; loss sum(y); }",
+        &[("`x` is used before its definition", "x")],
+    );
+    bad(
+        &n("let h = h + z; output h; loss mse(h, t);"),
+        &[("`h` is used in its own definition", "h")],
+    );
+    bad(
+        "net A { input x: [1]; output x; loss sum(x); } net A { input x: [1]; output x; loss sum(x); }",
+        &[("a net named `A` is already defined", "A")],
+    );
+    bad(
+        &n("fn f(a) = a; fn f(b) = b; output z; loss mse(z, t);"),
+        &[("a `fn` named `f` is already defined", "f")],
+    );
+}
+
+#[test]
+fn keywords() {
+    bad(
+        &n("let type = z; output type; loss mse(type, t);"),
+        &[("`type` is a Rust keyword and cannot be a name here", "type")],
+    );
+    bad(
+        "net struct { input x: [1]; output x; loss sum(x); }",
+        &[("`struct` is a Rust keyword", "struct")],
+    );
+    bad(
+        &n("param _: [1]; output z; loss mse(z, t);"),
+        &[("`_` cannot be a name", "_")],
+    );
+    bad(
+        &n("fn f(self) = 1; output z; loss mse(z, t);"),
+        &[("`self` is a Rust keyword", "self")],
+    );
+}
+
+#[test]
+fn statement_counts() {
+    bad(
+        "net N { input x: [1]; output x; }",
+        &[(
+            "net `N` has no `loss`; add one, like `loss mse(y, t);`",
+            "N",
+        )],
+    );
+    bad(
+        "net N { input x: [1]; loss sum(x); }",
+        &[("net `N` has no `output`", "N")],
+    );
+    bad(
+        "net N { param w: [1]; output w; loss sum(w); }",
+        &[("net `N` has no `input`", "N")],
+    );
+    bad(
+        &n("input y: [2]; output z; loss mse(z, t);"),
+        &[(
+            "a second `input`: a net has exactly one, and `x` is already its input",
+            "input y : [ 2 ] ;",
+        )],
+    );
+    bad(
+        &n("target u: [2]; output z; loss mse(z, t);"),
+        &[(
+            "a second `target`: a net has at most one, and `t` is already its target",
+            "target u : [ 2 ] ;",
+        )],
+    );
+    bad(
+        &n("output z; output x; loss mse(z, t);"),
+        &[("a second `output`", "output x ;")],
+    );
+    bad(
+        &n("output z; loss mse(z, t); loss mse(z, t);"),
+        &[(
+            "a second `loss`: a net has exactly one; add the terms into one `loss`",
+            "loss mse ( z , t ) ;",
+        )],
+    );
+    bad("", &[("`network!` defines no net", "")]);
+    bad("fn f(x) = x;", &[("`network!` defines no net", "")]);
+}
+
+#[test]
+fn shapes() {
+    bad(
+        &n("let h = w @ t; output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "shape mismatch in `@`: `w` is [1, 2] but `t` is [1]; the inner sizes must agree",
+            "w @ t",
+        )],
+    );
+    bad(
+        &n("let h = x @ w; output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "shape mismatch in `@`: `x` is [2] but `w` is [1, 2]",
+            "x @ w",
+        )],
+    );
+    bad(
+        &n("let h = z + x; output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "shape mismatch in `+`: `z` is [1] but `x` is [2]; the shapes must be equal, or one side a scalar",
+            "z + x",
+        )],
+    );
+    bad(
+        &n("let h = (w @ x + b) * x; output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "shape mismatch in `*`: `w @ x + b` is [1] but `x` is [2]",
+            "( w @ x + b ) * x",
+        )],
+    );
+    bad(
+        &n("let h = x ^ x; output z; loss mse(z, t) + sum(h);"),
+        &[("the exponent of `^` must be a scalar, but `x` is [2]", "x")],
+    );
+    bad(
+        &n("let h = x @ x; output z; loss mse(z, t) + h;"),
+        &[(
+            "`@` of two vectors (`x` is [2], `x` is [2]) is not defined; for their inner product use `dot(x, x)`",
+            "x @ x",
+        )],
+    );
+    bad(
+        &n("let h = 2 @ x; output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "`@` is a matrix product and needs a vector or a matrix on each side, but `2` is a scalar; use `*` to scale",
+            "2 @ x",
+        )],
+    );
+    bad(
+        &n("output z; loss z - t;"),
+        &[("the loss must be a scalar, but `z - t` is [1]", "z - t")],
+    );
+    bad(
+        &n("output z; loss mse(z, x);"),
+        &[(
+            "shape mismatch in `mse`: `z` is [1] but `x` is [2]; both arguments must have the same shape",
+            "mse ( z , x )",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + dot(z, x);"),
+        &[("shape mismatch in `dot`", "dot ( z , x )")],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(max(x, z));"),
+        &[(
+            "shape mismatch in `max`: `x` is [2] but `z` is [1]; the arguments must have the same shape, or be scalars",
+            "max ( x , z )",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(softmax(w));"),
+        &[(
+            "`softmax` takes a vector, but `w` is [1, 2]",
+            "softmax ( w )",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(log_softmax(1));"),
+        &[(
+            "`log_softmax` takes a vector, but `1` is []",
+            "log_softmax ( 1 )",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(transpose(x));"),
+        &[(
+            "`transpose` takes a matrix, but `x` is [2]",
+            "transpose ( x )",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + x[2];"),
+        &[(
+            "index 2 is out of range for `x` of shape [2]; valid indices are 0 to 1",
+            "2",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + w[0];"),
+        &[("`w` is [1, 2] and takes two indices, like `m[0, 1]`", "0")],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + x[0][0];"),
+        &[("`x[0]` is a scalar and cannot be indexed", "x [ 0 ]")],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + x[0.5];"),
+        &[("an index must be an integer literal, not `0.5`", "0.5")],
+    );
+    // One mistake, one error: the unknown shape of `q` is not a mismatch in `+` or `mse`.
+    bad(
+        &n("let h = q + x; output h; loss mse(h, t);"),
+        &[("unknown name `q`", "q")],
+    );
+}
+
+#[test]
+fn calls() {
+    bad(
+        &n("output z; loss mse(z);"),
+        &[("`mse` takes 2 arguments, but 1 was given", "mse ( z )")],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(sigmoid(x, x));"),
+        &[(
+            "`sigmoid` takes 1 argument, but 2 were given",
+            "sigmoid ( x , x )",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(leaky_relu(x, b));"),
+        &[(
+            "the slope of `leaky_relu` must be a number literal, like `leaky_relu(x, 0.2)`, not `b`",
+            "b",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(leaky_relu());"),
+        &[(
+            "`leaky_relu` takes 1 or 2 arguments, but 0 were given",
+            "leaky_relu ( )",
+        )],
+    );
+}
+
+#[test]
+fn dense() {
+    bad(
+        &n("let h = dense(x, 0); output z; loss mse(z, t) + sum(h);"),
+        &[("a `dense` layer needs at least one output", "0")],
+    );
+    bad(
+        &n("let h = dense(x, k); output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "the size of a `dense` layer must be a positive integer literal",
+            "k",
+        )],
+    );
+    bad(
+        &n("let h = dense(x, 2.5); output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "the size of a `dense` layer must be an integer literal, not `2.5`",
+            "2.5",
+        )],
+    );
+    bad(
+        &n("let h = dense(x, 1, max); output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "`max` takes two arguments, so it cannot be the activation of `dense`",
+            "max",
+        )],
+    );
+    bad(
+        &n("let h = dense(x, 1, softmax); output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "`softmax` is not elementwise, so it cannot be the activation of `dense`; apply it in its own `let`",
+            "softmax",
+        )],
+    );
+    bad(
+        &n("let h = dense(x, 1, tanhh); output z; loss mse(z, t) + sum(h);"),
+        &[("unknown function `tanhh`; did you mean `tanh`?", "tanhh")],
+    );
+    bad(
+        &n("let h = dense(x, 1, z); output z; loss mse(z, t) + sum(h);"),
+        &[("unknown function `z`", "z")],
+    );
+    bad(
+        &n("let h = dense(w, 1); output z; loss mse(z, t) + sum(h);"),
+        &[("`dense` takes a vector input, but `w` is [1, 2]", "w")],
+    );
+    bad(
+        &n("let h = dense(x); output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "`dense` takes 2 or 3 arguments, but 1 was given",
+            "dense ( x )",
+        )],
+    );
+    bad(
+        &n("let h = sigmoid(dense(x, 1)); output z; loss mse(z, t) + sum(h);"),
+        &[(
+            "`dense` declares parameters, so it must be the whole right side of a `let`",
+            "dense ( x , 1 )",
+        )],
+    );
+    bad(
+        &n("let h = dense(x, 1); output z; loss mse(z, t);"),
+        &[(
+            "the `dense` layer `h` does not affect the loss, so its parameters `h_w` and `h_b` would never be trained",
+            "h",
+        )],
+    );
+}
+
+#[test]
+fn fns() {
+    bad(
+        &n("fn f(a) = f(a); output z; loss mse(f(z), t);"),
+        &[("`f` calls itself; a `fn` cannot be recursive", "f")],
+    );
+    bad(
+        "fn f(a) = g(a); fn g(a) = f(a) + 1; net N { input x: [1]; output x; loss sum(f(x)); }",
+        &[
+            ("`f` calls `g`, which calls `f` again", "g"),
+            ("`g` calls `f`, which calls `g` again", "f"),
+        ],
+    );
+    bad(
+        &n("fn f(a) = sum(a); output z; loss mse(z, t);"),
+        &[("`sum` cannot appear in a `fn` body", "sum ( a )")],
+    );
+    bad(
+        &n("fn f(a) = mse(a, a); output z; loss mse(z, t);"),
+        &[("`mse` cannot appear in a `fn` body", "mse ( a , a )")],
+    );
+    bad(
+        &n("fn f(a) = a @ a; output z; loss mse(z, t);"),
+        &[("`@` cannot appear in a `fn` body", "a @ a")],
+    );
+    bad(
+        &n("fn f(a) = a * w; output z; loss mse(z, t);"),
+        &[(
+            "`w` is not a parameter of `f`; a `fn` body may only use its parameters (`a`) and numbers",
+            "w",
+        )],
+    );
+    bad(
+        &n("fn f(a) = a[0]; output z; loss mse(z, t);"),
+        &[("`a` is a scalar and cannot be indexed", "a")],
+    );
+    bad(
+        &n("fn relu(a) = a; output z; loss mse(z, t);"),
+        &[(
+            "`relu` is a built-in function; give this `fn` another name",
+            "relu",
+        )],
+    );
+    bad(
+        &n("fn f(a, a) = a; output z; loss mse(z, t);"),
+        &[("`a` is a parameter of `f` twice", "a")],
+    );
+    bad(
+        &n("fn f(a, c) = a * c; output z; loss mse(f(z), t);"),
+        &[("`f` takes 2 arguments, but 1 was given", "f ( z )")],
+    );
+    bad(
+        &n("fn f(a, c) = a * c; output z; loss mse(z, t) + sum(f(x, z));"),
+        &[(
+            "shape mismatch in `f`: `x` is [2] but `z` is [1]",
+            "f ( x , z )",
+        )],
+    );
+    bad(
+        &n("fn f(a) = g(a); output z; loss mse(z, t);"),
+        &[("unknown function `g`", "g")],
+    );
+}
+
+#[test]
+fn declarations() {
+    bad(
+        &n("param c: [0]; output z; loss mse(z, t) + sum(c);"),
+        &[("a dimension must be at least 1", "0")],
+    );
+    bad(
+        &n("param c: [2, 3, 4]; output z; loss mse(z, t) + sum(c);"),
+        &[("a shape has at most two dimensions", "[ 2 , 3 , 4 ]")],
+    );
+    bad(
+        &n("param c: [2.0]; output z; loss mse(z, t) + sum(c);"),
+        &[("a dimension must be an integer literal, not `2.0`", "2.0")],
+    );
+    bad(
+        &n("param c: [99999999999999999999999]; output z; loss mse(z, t) + sum(c);"),
+        &[(
+            "the integer literal `99999999999999999999999` is too large",
+            "99999999999999999999999",
+        )],
+    );
+    bad(
+        &n("param c: [2] = glorot; output z; loss mse(z, t) + sum(c);"),
+        &[(
+            "unknown initialiser `glorot`; did you mean `xavier`? The initialisers are",
+            "glorot",
+        )],
+    );
+    bad(
+        &n("param c: [2] = zero; output z; loss mse(z, t) + sum(c);"),
+        &[("unknown initialiser `zero`; did you mean `zeros`?", "zero")],
+    );
+    bad(
+        &n("param c: [2] = uniform(1); output z; loss mse(z, t) + sum(c);"),
+        &[(
+            "`uniform` takes 2 arguments: `uniform(lo, hi)`",
+            "uniform ( 1 )",
+        )],
+    );
+    bad(
+        &n("param c: [2] = xavier(); output z; loss mse(z, t) + sum(c);"),
+        &[("`xavier` takes no arguments; write `xavier`", "xavier ( )")],
+    );
+    bad(
+        &n("param c: [2] = uniform(1, -1); output z; loss mse(z, t) + sum(c);"),
+        &[("`uniform(lo, hi)` needs `lo <= hi`", "uniform ( 1 , - 1 )")],
+    );
+    bad(
+        &n("param c: [2] = normal(0, -1); output z; loss mse(z, t) + sum(c);"),
+        &[("`normal(mean, std)` needs `std >= 0`", "normal ( 0 , - 1 )")],
+    );
+    bad(
+        &n("param c: [2]; output z; loss mse(z, t);"),
+        &[(
+            "parameter `c` does not affect the loss, so it would never be trained",
+            "c",
+        )],
+    );
+    bad(
+        &n("#[allow(unused)] output z; loss mse(z, t);"),
+        &[(
+            "`#[allow]` cannot go on a statement; only doc comments are allowed there",
+            "# [ allow ( unused ) ]",
+        )],
+    );
+    bad(
+        &n("#[scalar(f64)] output z; loss mse(z, t);"),
+        &[(
+            "`#[scalar(..)]` goes on the `net`, not on a statement",
+            "# [ scalar ( f64 ) ]",
+        )],
+    );
+}
+
+#[test]
+fn numbers() {
+    bad(
+        &n("output z; loss mse(z, t) + 99999999999999999999999999999999999999999;"),
+        &[(
+            "the integer literal `99999999999999999999999999999999999999999` is too large",
+            "99999999999999999999999999999999999999999",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + 1e999;"),
+        &[("the number `1e999` is out of range for `f64`", "1e999")],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + 300u8;"),
+        &[("the literal `300u8` does not fit in `u8`", "300u8")],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + 1.5u8;"),
+        &[(
+            "`1.5u8`: an integer suffix cannot end a float literal",
+            "1.5u8",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + 2foo;"),
+        &[("invalid suffix `foo` on the number `2foo`", "2foo")],
+    );
+}
+
+#[test]
+fn settings() {
+    let net = "net A { input x: [1]; output x; loss sum(x); }";
+    bad(
+        &format!("#[scalar(f16)] {net}"),
+        &[(
+            "unknown scalar type `f16`; use `#[scalar(f32)]` or `#[scalar(f64)]`",
+            "f16",
+        )],
+    );
+    bad(
+        &format!("#[scalar(f64)] #[scalar(f64)] {net}"),
+        &[("`#[scalar(..)]` is given twice", "# [ scalar ( f64 ) ]")],
+    );
+    bad(
+        &format!("#[chainrule(unrol = 3)] {net}"),
+        &[(
+            "unknown setting `unrol` in `#[chainrule(..)]`; did you mean `unroll`? The known settings are `max_size` and `unroll`",
+            "unrol",
+        )],
+    );
+    bad(
+        &format!("#[chainrule(speed = 3)] {net}"),
+        &[(
+            "unknown setting `speed` in `#[chainrule(..)]`; the known settings are `max_size` and `unroll`",
+            "speed",
+        )],
+    );
+    bad(
+        &format!("#[chainrule(unroll = 100000000)] {net}"),
+        &[("`unroll` can be at most 65536, not 100000000", "100000000")],
+    );
+    bad(
+        &format!("#[chainrule(max_size = 0)] {net}"),
+        &[("`max_size` must be at least 1", "0")],
+    );
+    bad(
+        &format!("#[chainrule(unroll = 1, unroll = 2)] {net}"),
+        &[("`unroll` is set twice", "unroll")],
+    );
+}
+
+#[test]
+fn size_limit() {
+    bad(
+        "#[chainrule(max_size = 10)] net A { input x: [3]; param w: [3, 3]; let y = w @ x; output y; loss sum(y); }",
+        &[(
+            "net `A` is too large to generate: its size is 28 scalars (parameters plus every intermediate value), above the limit of 10; shrink the net, or raise the limit with `#[chainrule(max_size = 28)]` on the net",
+            "A",
+        )],
+    );
+    // 9 (w) + 3 (x) + 9 (w) + 3 (w @ x) + 3 (y) + 1 (sum) = 28: exactly at the limit passes.
+    let front = check_str(
+        "#[chainrule(max_size = 28)] net A { input x: [3]; param w: [3, 3]; let y = w @ x; output y; loss sum(y); }",
+    );
+    assert!(front.errors.is_empty() && front.nets.len() == 1);
+    bad(
+        "net Big { input x: [1024]; param w: [1024, 1024]; let y = w @ x; output y; loss sum(y); }",
+        &[(
+            "net `Big` is too large to generate: its size is 2100225 scalars",
+            "Big",
+        )],
+    );
+    bad(
+        "net Huge { input x: [18446744073709551615, 18446744073709551615]; output x; loss sum(x); }",
+        &[(
+            "net `Huge` is too large to generate: its size (parameters plus every intermediate value) overflows",
+            "Huge",
+        )],
+    );
+}
+
+#[test]
+fn several_errors_are_reported_together() {
+    bad(
+        "net A { input x: [2]; param w: [2, 3]; let h = sigmoid(w @ x); let y = lg(h); output y; loss y; }
+         net B { input x [2]; output x; loss sum(x); }",
+        &[
+            ("shape mismatch in `@`: `w` is [2, 3] but `x` is [2]", "w @ x"),
+            ("unknown function `lg`", "lg"),
+            ("expected `:`, found `[`", "["),
+        ],
+    );
+}
