@@ -1,0 +1,53 @@
+//! Proof that generated code builds without `std`: see `Cargo.toml`.
+#![no_std]
+#![forbid(unsafe_code)]
+
+use core::panic::PanicInfo;
+
+chainrule::network! {
+    /// Unrolled form, with the math `libm` provides without `std`.
+    pub net Xor {
+        input x: [2];
+        target t: [1];
+        param w1: [2, 2] = xavier;
+        param b1: [2];
+        param w2: [1, 2] = xavier;
+        param b2: [1];
+        let h = tanh(w1 @ x + b1);
+        let y = sigmoid(w2 @ h + b2);
+        output y;
+        loss bce(y, t);
+    }
+
+    /// Loop form, softmax, every elementwise function.
+    #[scalar(f64)]
+    pub net Wide {
+        input x: [32];
+        target t: [4];
+        let h = dense(x, 32, softplus);
+        let u = exp(-abs(h)) + sqrt(h * h + 1) + sin(h) * cos(h) + ln(1 + h * h) + max(h, 0.5);
+        let z = dense(u, 4, leaky_relu);
+        output z;
+        loss softmax_cross_entropy(z, t) + 0.001 * sum(h_w * h_w);
+    }
+}
+
+/// One SGD step on the XOR net, by hand, to use every generated method without `std`.
+pub fn xor_step(net: &mut Xor, x: &[f32; 2], t: &[f32; 1], lr: f32) -> f32 {
+    let mut grad = Xor::zeros();
+    let loss = net.backward(x, t, &mut grad);
+    for (p, g) in net.as_mut_slice().iter_mut().zip(grad.as_slice()) {
+        *p -= lr * g;
+    }
+    loss
+}
+
+/// The input gradient of the wide net.
+pub fn wide_saliency(net: &Wide, x: &[f64; 32], t: &[f64; 4]) -> [f64; 32] {
+    net.input_gradient(x, t)
+}
+
+#[panic_handler]
+fn panic(_: &PanicInfo) -> ! {
+    loop {}
+}
