@@ -11,6 +11,29 @@
 //! state dict whose tensors were renamed to the net's names loads as well.
 //!
 //! A damaged or mismatched file gives an [`IoError`], never a panic.
+//!
+//! ```
+//! use chainrule::{IoError, from_safetensors, network, to_safetensors};
+//!
+//! network! {
+//!     net Line {
+//!         input x: [3];
+//!         target t: [1];
+//!         param w: [1, 3] = xavier;
+//!         param b: [1];
+//!         let y = w @ x + b;
+//!         output y;
+//!         loss mse(y, t);
+//!     }
+//! }
+//!
+//! let net = Line::new(7);
+//! let bytes = to_safetensors(&net)?;          // or save_safetensors(&net, "line.safetensors")
+//! let back: Line = from_safetensors(&bytes)?; // or load_safetensors("line.safetensors")
+//! assert_eq!(back, net);
+//! assert!(matches!(from_safetensors::<Line>(&bytes[..40]), Err(IoError::Corrupt { .. })));
+//! # Ok::<(), IoError>(())
+//! ```
 
 use crate::{Float, Network};
 use safetensors::tensor::TensorView;
