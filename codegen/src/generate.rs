@@ -336,11 +336,18 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
             }
 
             /// A net with each parameter drawn from its `init`; the same seed gives the
-            /// same parameters on every platform.
+            /// same parameters on every platform. For large nets, `chainrule::boxed_new`
+            /// builds one directly on the heap.
             pub fn new(seed: u64) -> Self {
                 let mut net = Self::zeros();
-                #(#inits)*
+                net.reinit(seed);
                 net
+            }
+
+            /// Redraws every parameter from its `init` in place, as `new(seed)` would.
+            pub fn reinit(&mut self, seed: u64) {
+                let net = self;
+                #(#inits)*
             }
 
             /// All parameters as one flat slice of length `PARAMS`, in `LAYOUT` order,
@@ -411,6 +418,9 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
             }
             fn new(seed: u64) -> Self {
                 Self::new(seed)
+            }
+            fn reinit(&mut self, seed: u64) {
+                Self::reinit(self, seed)
             }
             fn as_slice(&self) -> &[#t_ty] {
                 Self::as_slice(self)

@@ -18,6 +18,8 @@ extern crate std;
 
 pub use chainrule_macros::network;
 
+#[cfg(feature = "alloc")]
+mod boxed;
 pub mod data;
 mod float;
 pub mod gradcheck;
@@ -31,6 +33,8 @@ pub mod par;
 #[cfg(feature = "std")]
 pub mod train;
 
+#[cfg(feature = "alloc")]
+pub use boxed::{boxed_new, boxed_zeros};
 pub use data::{accuracy, argmax, argmax_accuracy, binary_accuracy, mean_loss, one_hot, shuffle};
 pub use float::Float;
 pub use gradcheck::{GradcheckEntry, GradcheckOptions, GradcheckReport, gradcheck, gradcheck_with};

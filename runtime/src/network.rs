@@ -63,6 +63,12 @@ pub trait Network: Clone + core::fmt::Debug + PartialEq + Send + Sync + 'static 
     /// A net with each parameter drawn from its `init`; the same seed gives the same
     /// parameters on every platform.
     fn new(seed: u64) -> Self;
+    /// Redraws every parameter from its `init` in place: `new(seed)` is `zeros()`
+    /// followed by this. Generated nets override it so large nets never build a second
+    /// copy on the stack; see [`crate::boxed_new`].
+    fn reinit(&mut self, seed: u64) {
+        *self = Self::new(seed);
+    }
     /// All parameters as one flat slice, in `LAYOUT` order.
     fn as_slice(&self) -> &[Self::Scalar];
     /// All parameters as one flat mutable slice, in `LAYOUT` order.
