@@ -401,7 +401,10 @@ where
         let mut backward = Backward::<N>::new(self.parallel);
 
         let mut history = History::default();
-        let mut best: Option<(f64, Box<N>)> = None;
+        let mut best_loss: Option<f64> = None;
+        // A copy of the best parameters is kept only when it can be restored.
+        let keep_best = self.restore_best && self.validation.is_some();
+        let mut best_net: Option<Box<N>> = None;
         let mut since_best = 0;
 
         for epoch in 1..=self.epochs {
@@ -452,19 +455,16 @@ where
             history.epochs.push(record);
 
             let monitored = record.valid_loss.unwrap_or(record.train_loss);
-            let improved = match &best {
-                None => true,
-                Some((loss, _)) => monitored < loss - self.min_delta,
-            };
+            let improved = best_loss.is_none_or(|best| monitored < best - self.min_delta);
             if improved {
                 history.best_epoch = Some(epoch);
+                best_loss = Some(monitored);
                 since_best = 0;
-                match &mut best {
-                    Some((loss, net)) => {
-                        *loss = monitored;
-                        (**net).clone_from(self.net);
+                if keep_best {
+                    match &mut best_net {
+                        Some(net) => (**net).clone_from(self.net),
+                        None => best_net = Some(Box::new(self.net.clone())),
                     }
-                    None => best = Some((monitored, Box::new(self.net.clone()))),
                 }
             } else {
                 since_best += 1;
@@ -476,12 +476,10 @@ where
         }
 
         let last = history.last().map(|r| r.epoch);
-        if self.restore_best
-            && self.validation.is_some()
-            && history.best_epoch != last
-            && let Some((_, net)) = best
+        if history.best_epoch != last
+            && let Some(net) = &best_net
         {
-            *self.net = *net;
+            self.net.clone_from(net);
             history.restored_best = true;
         }
         bar.finish();
