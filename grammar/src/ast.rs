@@ -25,6 +25,8 @@ pub enum Item {
     Net(Net),
     /// `fn name(a, b) = expr;`, shared by every net of the invocation.
     Fn(FnDef),
+    /// A shared `fn` that did not parse (already reported), known only by its name.
+    BrokenFn(Name),
 }
 
 /// A name as written.

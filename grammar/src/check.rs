@@ -25,6 +25,7 @@ pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec
         .iter()
         .filter_map(|i| match i {
             ast::Item::Fn(f) => Some(FnSource::Def(f)),
+            ast::Item::BrokenFn(name) => Some(FnSource::Broken(name)),
             ast::Item::Net(_) => None,
         })
         .collect();
@@ -625,6 +626,9 @@ struct FnEntry {
     def: Option<model::FnDef>,
     /// User `fn`s its body calls, with the call's span.
     calls: Vec<(usize, Span)>,
+    /// Whether its definition did not parse: then its parameters are unknown, and calls
+    /// to it are not judged.
+    broken: bool,
 }
 
 /// A `fn` to check: parsed, or broken by a syntax error (then only its name is known).
@@ -679,6 +683,7 @@ fn check_fns(cx: &Ctxt, fns: &mut Vec<FnEntry>, defs: &[FnSource]) {
             params: params.iter().map(|p| p.text.clone()).collect(),
             def: None,
             calls: Vec::new(),
+            broken: matches!(d, FnSource::Broken(_)),
         });
         if let FnSource::Def(f) = d {
             bodies.push((fns.len() - 1, *f));
@@ -1184,6 +1189,12 @@ impl<'a> ExprChecker<'a> {
             return self.builtin_call(e, name, b, args);
         }
         if let Some(i) = self.fns.iter().position(|u| u.name == f) {
+            if self.fns.get(i).is_some_and(|u| u.broken) {
+                for a in args {
+                    self.expr(a);
+                }
+                return None;
+            }
             let want = self.fns.get(i).map_or(0, |u| u.params.len());
             if self.in_fn() {
                 self.calls.push((i, name.span.clone()));
@@ -1815,6 +1826,13 @@ impl<'a> NetChecker<'a> {
             }
         }
 
+        // A statement that did not parse may have swallowed the next ones (a missing `;`)
+        // and may use any name, so counts and reachability would be guesses.
+        let broken = net
+            .stmts
+            .iter()
+            .any(|s| matches!(s.kind, StmtKind::Broken { .. }));
+
         // The generated API needs one input, one output and one loss.
         // Rejects: a net without `input`, without `output`, or without `loss`.
         let missing = |what: &str, example: &str| {
@@ -1826,20 +1844,20 @@ impl<'a> NetChecker<'a> {
                 ),
             );
         };
-        if inputs == 0 {
+        if inputs == 0 && !broken {
             missing("input", "input x: [2];");
         }
-        if outputs == 0 {
+        if outputs == 0 && !broken {
             missing("output", "output y;");
         }
-        if losses == 0 {
+        if losses == 0 && !broken {
             missing("loss", "loss mse(y, t);");
         }
 
         // A parameter the loss does not depend on gets a zero gradient forever: surely a
         // mistake. Only judged when every name resolved, since a misspelt use would make
         // its parameter look unused. Rejects: `param w3: [2];` used nowhere.
-        if !unresolved && !loss_failed && losses == 1 {
+        if !unresolved && !loss_failed && !broken && losses == 1 {
             let mut reached = BTreeSet::new();
             let mut stack: Vec<Sym> = loss_uses.into_iter().collect();
             while let Some(s) = stack.pop() {
@@ -2024,7 +2042,17 @@ impl<'a> NetChecker<'a> {
             return None;
         }
         let x_ast = args.first()?;
-        let x = ec.expr(x_ast);
+        // A layer maps a vector to a vector; a matrix input would need a batch axis.
+        let x = ec.expr(x_ast).and_then(|x| match x.sh {
+            Sh::V(len) => Some((x, len)),
+            sh => {
+                cx.error(
+                    &x_ast.span,
+                    format!("`dense` takes a vector input, but {} is {sh}", show(x_ast)),
+                );
+                None
+            }
+        });
         let n = match args.get(1).map(|a| &a.kind) {
             Some(AstKind::Num(n)) => match integer(cx, n, "the size of a `dense` layer") {
                 Some(0) => {
@@ -2043,18 +2071,7 @@ impl<'a> NetChecker<'a> {
             None => Some(None),
             Some(a) => activation(cx, ec.fns, a).map(Some),
         };
-        let (x, n, act) = (x?, n?, act?);
-        let Sh::V(len) = x.sh else {
-            cx.error(
-                &x_ast.span,
-                format!(
-                    "`dense` takes a vector input, but {} is {}",
-                    show(x_ast),
-                    x.sh
-                ),
-            );
-            return None;
-        };
+        let ((x, len), n, act) = (x?, n?, act?);
         let w_sym = ec
             .decls
             .by_name
@@ -2138,6 +2155,7 @@ fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<Func> {
     }
     match fns.iter().position(|u| &u.name == f) {
         Some(i) if fns.get(i).is_some_and(|u| u.params.len() == 1) => Some(Func::User(i)),
+        Some(i) if fns.get(i).is_some_and(|u| u.broken) => None,
         Some(_) => {
             cx.error(
                 &a.span,

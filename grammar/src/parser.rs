@@ -574,15 +574,31 @@ impl Builder<'_> {
                     }
                 }
                 order_expected(&mut expected);
-                let found = self.found(pos + self.offset);
-                match expected.len() {
-                    0 => format!("unexpected {found}"),
-                    1 => format!("expected {}, found {found}", expected[0]),
-                    n => format!(
-                        "expected {} or {}, found {found}",
-                        expected[..n - 1].join(", "),
-                        expected[n - 1]
-                    ),
+                let pos = pos + self.offset;
+                let found = self.found(pos);
+                let list = match expected.len() {
+                    0 => String::new(),
+                    1 => expected[0].clone(),
+                    n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+                };
+                // A missing `;` is best shown where it belongs: after the token before.
+                let at = self.src.tokens.iter().position(|t| t.range.end > pos);
+                let before = match at {
+                    Some(i) => i.checked_sub(1),
+                    None => self.src.tokens.len().checked_sub(1),
+                };
+                let before = before.and_then(|i| self.src.tokens.get(i));
+                match before {
+                    Some(t) if expected.iter().any(|e| e == "`;`") => {
+                        let text = self.src.snippet(&t.range);
+                        self.cx.error(
+                            &t.range,
+                            format!("expected {list} after `{text}`, found {found}"),
+                        );
+                        return;
+                    }
+                    _ if list.is_empty() => format!("unexpected {found}"),
+                    _ => format!("expected {list}, found {found}"),
                 }
             }
         };
@@ -781,7 +797,20 @@ fn resync(src: &Source, cx: &Ctxt) -> File {
         };
         match resync_net(src, cx, first, last) {
             Some(net) => items.push(Item::Net(net)),
-            None => b.syntax_error(&err),
+            None => {
+                b.syntax_error(&err);
+                // A shared `fn` that did not parse is still known by name, so calls to
+                // it are not reported as unknown.
+                let salvaged = broken_stmt(src, first, last, piece_range(src, first, last));
+                if let StmtKind::Broken {
+                    keyword: Some(k),
+                    name: Some(name),
+                } = salvaged.kind
+                    && k == "fn"
+                {
+                    items.push(Item::BrokenFn(name));
+                }
+            }
         }
     }
     File { items }

@@ -980,3 +980,46 @@ fn several_errors_are_reported_together() {
         ],
     );
 }
+
+#[test]
+fn a_syntax_error_does_not_cascade() {
+    // The missing `;` swallows `output y`, but the net is not also "missing an output".
+    bad(
+        "net N { input x: [2]; param w: [2, 2]; let y = w @ x output y; loss sum(y); }",
+        &[("expected `;` or an operator after `x`, found `output`", "x")],
+    );
+    // `w` is used by the broken `let`, so it is not reported as unused; `h` is declared.
+    bad(
+        "net N { input x: [2]; param w: [2, 2]; let h = w @ x +; output h; loss sum(h); }",
+        &[("expected an expression, found `;`", ";")],
+    );
+    // A broken `fn` is still known by name, in a net or shared.
+    bad(
+        "net N { input x: [2]; fn f(a) = a +; let y = f(x); output y; loss sum(y); }",
+        &[("expected an expression, found `;`", ";")],
+    );
+    bad(
+        "fn f(a) = a +; net N { input x: [2]; let y = f(x); output y; loss sum(y); }",
+        &[("expected an expression, found `;`", ";")],
+    );
+}
+
+#[test]
+fn independent_mistakes_in_one_statement_are_all_reported() {
+    bad(
+        "net N { input m: [2, 2]; let h = dense(m, 0, tanhh); output h; loss sum(h); }",
+        &[
+            ("`dense` takes a vector input, but `m` is [2, 2]", "m"),
+            ("a `dense` layer needs at least one output", "0"),
+            ("unknown function `tanhh`; did you mean `tanh`?", "tanhh"),
+        ],
+    );
+    bad(
+        "net N { input x: [2]; let y = sum(q) + sum(x @ x) + r; output y; loss y; }",
+        &[
+            ("unknown name `q`", "q"),
+            ("`@` of two vectors", "x @ x"),
+            ("unknown name `r`", "r"),
+        ],
+    );
+}

@@ -212,7 +212,7 @@ fn tokens_of(src: &str) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn token_soups(soup in proptest::collection::vec(0..VOCAB.len(), 0..60)) {

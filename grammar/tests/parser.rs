@@ -127,6 +127,7 @@ fn stmts(src: &str) -> Result<Vec<String>, Vec<String>> {
     let mut out = Vec::new();
     for item in &file.items {
         match item {
+            Item::BrokenFn(name) => out.push(format!("broken fn {}", name.text)),
             Item::Fn(f) => out.push(format!(
                 "fn {}({}) = {}",
                 f.name.text,
@@ -242,9 +243,9 @@ fn statement_syntax_errors() {
         ("net A { let h = ; }", "expected an expression, found `;`"),
         (
             "net A { let h = x }",
-            "expected `;` or an operator, found `}`",
+            "expected `;` or an operator after `x`, found `}`",
         ),
-        ("net A { output y }", "expected `;`, found `}`"),
+        ("net A { output y }", "expected `;` after `y`, found `}`"),
         (
             "net A { param w: [2] = ; }",
             "expected an initialiser like `xavier`, found `;`",
@@ -268,7 +269,7 @@ fn statement_syntax_errors() {
         ("fn f() = 1;", "expected a name, found `)`"),
         (
             "fn f(x) = x",
-            "expected `;` or an operator, found the end of the input",
+            "expected `;` or an operator after `x`, found the end of the input",
         ),
     ];
     for (src, want) in cases {
@@ -290,8 +291,11 @@ fn every_syntax_error_is_reported_and_the_rest_still_parses() {
     let file = parser::parse(&source, &cx);
     let msgs: Vec<String> = cx.finish().into_iter().map(|d| d.message).collect();
     assert_eq!(msgs.len(), 3, "{msgs:?}");
-    // Net A keeps its good statements and marks the broken ones; `fn f` is lost; B is whole.
-    assert_eq!(file.items.len(), 2);
+    // Net A keeps its good statements and marks the broken ones; `fn f` keeps its name;
+    // B is whole.
+    assert_eq!(file.items.len(), 3);
+    assert!(matches!(&file.items[1], Item::BrokenFn(n) if n.text == "f"));
+    assert!(matches!(&file.items[2], Item::Net(n) if n.stmts.len() == 3));
     let Item::Net(a) = &file.items[0] else {
         panic!("not a net")
     };

@@ -1,0 +1,10 @@
+use chainrule::network;
+
+network! {
+    /// Nothing but a parameter.
+    pub net Empty {
+        param w: [2];
+    }
+}
+
+fn main() {}
