@@ -767,7 +767,7 @@ enum DeclKind {
     Target,
     Param,
     Let,
-    /// A parameter declared by `dense` in a `let`; the index is that `let`'s statement.
+    /// A parameter declared by `dense` in a `let` (`h_w`, `h_b`).
     Dense,
 }
 

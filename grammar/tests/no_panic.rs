@@ -243,6 +243,20 @@ fn the_valid_nets_are_valid() {
 }
 
 #[test]
+fn nesting_just_under_the_limits_works() {
+    // 60 levels of brackets, each with a unary minus: within both limits, and checked
+    // on a test thread's small stack.
+    let expr = "(-".repeat(60) + "x" + &")".repeat(60);
+    let src = format!("net A {{ input x: [1]; let y = {expr}; output y; loss sum(y); }}");
+    let front = check_str(&src);
+    assert!(front.errors.is_empty() && front.nets.len() == 1);
+    let long = "x".to_string() + &" + x".repeat(250);
+    let src = format!("net A {{ input x: [1]; let y = {long}; output y; loss sum(y); }}");
+    let front = check_str(&src);
+    assert!(front.errors.is_empty() && front.nets.len() == 1);
+}
+
+#[test]
 fn pathological_inputs() {
     let deep = "net A { input x: [1]; let y = ".to_string()
         + &"(".repeat(3000)

@@ -237,6 +237,26 @@ fn statements() {
 }
 
 #[test]
+fn keywords_are_not_prefixes_and_attributes_balance() {
+    let got = stmts(
+        "#[doc = r#\"raw ] [ \" string\"#]
+         #[foo(']', \"}\", b'[', [()], {x})]
+         net netx { input inputs: [1]; let letter = inputs; let loss_ = letter;
+                    output outputs_; loss lossy; }",
+    )
+    .expect("parses");
+    let want = [
+        "net netx vis=false attrs=2",
+        "input inputs 1",
+        "let letter = inputs",
+        "let loss_ = letter",
+        "output outputs_",
+        "loss lossy",
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
 fn statement_syntax_errors() {
     let cases: &[(&str, &str)] = &[
         ("net A { input x [2]; }", "expected `:`, found `[`"),
