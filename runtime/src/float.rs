@@ -223,5 +223,7 @@ impl SignBit for f64 {
     const BITS_MINUS_ONE: u32 = 63;
 }
 
-impl_float!(f32, "f32", expf, logf, log1pf, sqrtf, fabsf, sinf, cosf, tanhf, powf);
+impl_float!(
+    f32, "f32", expf, logf, log1pf, sqrtf, fabsf, sinf, cosf, tanhf, powf
+);
 impl_float!(f64, "f64", exp, log, log1p, sqrt, fabs, sin, cos, tanh, pow);
