@@ -315,6 +315,18 @@ mod tests {
     }
 
     #[test]
+    fn invisible_groups_are_transparent() {
+        // `macro_rules!` forwarding wraps fragments in groups without delimiters.
+        let inner: TokenStream = "x + 1".parse().expect("lexes");
+        let mut ts: TokenStream = "let y =".parse().expect("lexes");
+        ts.extend([TokenTree::Group(Group::new(Delimiter::None, inner))]);
+        let src = Source::flatten(ts);
+        assert_eq!(src.text, "let y = x + 1 ");
+        assert!(src.groups.is_empty());
+        assert!(src.tokens.iter().all(|t| t.depth == 0));
+    }
+
+    #[test]
     fn deep_nesting_is_noted_not_overflowed() {
         let deep = "(".repeat(5000) + &")".repeat(5000);
         let src = Source::flatten(deep.parse().expect("lexes"));

@@ -212,7 +212,11 @@ fn tokens_of(src: &str) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases keep the suite fast; `PROPTEST_CASES=100000` runs a longer hunt.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn token_soups(soup in proptest::collection::vec(0..VOCAB.len(), 0..60)) {
