@@ -1666,6 +1666,7 @@ impl<'a> NetChecker<'a> {
         }
 
         // Pass 2: parameters' inits and docs, and `let`s in order.
+        let before_exprs = cx.count();
         let mut lets: Vec<Option<model::Let>> = Vec::new();
         let mut let_uses: BTreeMap<usize, BTreeSet<Sym>> = BTreeMap::new();
         let mut size: u64 = 0;
@@ -1855,9 +1856,11 @@ impl<'a> NetChecker<'a> {
         }
 
         // A parameter the loss does not depend on gets a zero gradient forever: surely a
-        // mistake. Only judged when every name resolved, since a misspelt use would make
-        // its parameter look unused. Rejects: `param w3: [2];` used nowhere.
-        if !unresolved && !loss_failed && !broken && losses == 1 {
+        // mistake. Only judged when every expression checked, since a misspelt name or an
+        // expression abandoned halfway would make a used parameter look unused.
+        // Rejects: `param w3: [2];` used nowhere.
+        let exprs_ok = cx.count() == before_exprs && !unresolved && !loss_failed;
+        if exprs_ok && !broken && losses == 1 {
             let mut reached = BTreeSet::new();
             let mut stack: Vec<Sym> = loss_uses.into_iter().collect();
             while let Some(s) = stack.pop() {
@@ -1875,7 +1878,18 @@ impl<'a> NetChecker<'a> {
                 }
                 match &p.dense_of {
                     Some(l) => {
-                        if blamed_dense.insert(l.clone()) {
+                        // A layer whose `let` failed (reported) says nothing about its
+                        // parameters.
+                        let let_ok = decls
+                            .by_name
+                            .get(&p.name)
+                            .zip(decls.by_name.get(l))
+                            .is_some_and(|(pd, ld)| {
+                                pd.stmt == ld.stmt
+                                    && ld.kind == DeclKind::Let
+                                    && ld.shape.is_some()
+                            });
+                        if let_ok && blamed_dense.insert(l.clone()) {
                             cx.error(
                                 &p.span,
                                 format!(

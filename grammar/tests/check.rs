@@ -1005,6 +1005,29 @@ fn a_syntax_error_does_not_cascade() {
 }
 
 #[test]
+fn a_failed_dense_layer_is_not_also_unused() {
+    bad(
+        "net N { input x: [2]; let h = x; let h = dense(x, 3, tanh); output h; loss sum(h); }",
+        &[("`h` is already defined (as a `let` above)", "h")],
+    );
+    bad(
+        "net N { input x: [2]; param h_w: [3]; let h = dense(x, 3); output x; loss sum(x) + sum(h_w); }",
+        &[(
+            "`dense` in `let h` declares the parameter `h_w`, but `h_w` is already defined",
+            "h",
+        )],
+    );
+}
+
+#[test]
+fn a_parameter_in_a_rejected_expression_is_not_also_unused() {
+    bad(
+        "net N { input x: [2]; param a: []; let h = leaky_relu(x, a); output x; loss sum(x); }",
+        &[("the slope of `leaky_relu` must be a number literal", "a")],
+    );
+}
+
+#[test]
 fn independent_mistakes_in_one_statement_are_all_reported() {
     bad(
         "net N { input m: [2, 2]; let h = dense(m, 0, tanhh); output h; loss sum(h); }",
