@@ -64,15 +64,11 @@ pub trait Float:
     /// True unless infinite or NaN.
     fn is_finite(self) -> bool;
 
-    /// `1 / (1 + e⁻ˣ)`, computed without overflow for any `x`.
+    /// `1 / (1 + e⁻ˣ)`, as PyTorch defines it. It cannot overflow: for very negative `x`,
+    /// `e⁻ˣ` is infinite and the quotient is 0; without a branch, it vectorizes.
     #[inline]
     fn sigmoid(self) -> Self {
-        if self >= Self::ZERO {
-            Self::ONE / (Self::ONE + (-self).exp())
-        } else {
-            let e = self.exp();
-            e / (Self::ONE + e)
-        }
+        Self::ONE / (Self::ONE + (-self).exp())
     }
 
     /// `ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^-|x|)` so it is exact for any `x`.

@@ -3,7 +3,7 @@
 //! results and the machine are recorded in `BENCHMARKS.md`.
 
 use chainrule_tests::handwritten::{MlpCols, MlpRows, Net4_16_16_3, Net281, Net784};
-use chainrule_tests::nets::{Gen4_16_16_3, Gen64Cols, Gen64Rows, Gen281, Gen784};
+use chainrule_tests::nets::{Gen4_16_16_3, Gen64Cols, Gen64Rows, Gen281, Gen281Loops, Gen784};
 use divan::{Bencher, black_box};
 
 fn main() {
@@ -71,7 +71,22 @@ macro_rules! net_bench {
 }
 
 net_bench!(n2_8_1_sigmoid_mse, Gen281, Net281, 2, 1, [1.0]);
-net_bench!(n4_16_16_3_tanh_softmax_ce, Gen4_16_16_3, Net4_16_16_3, 4, 3, one_hot(1));
+net_bench!(n2_8_1_loop_form, Gen281Loops, Net281, 2, 1, [1.0]);
+net_bench!(
+    n4_16_16_3_tanh_softmax_ce,
+    Gen4_16_16_3,
+    Net4_16_16_3,
+    4,
+    3,
+    one_hot(1)
+);
 net_bench!(n64_64_64_10_relu_w_at_x, Gen64Rows, MlpRows<64, 64, 64, 10>, 64, 10, one_hot(3));
 net_bench!(n64_64_64_10_relu_x_at_w, Gen64Cols, MlpCols<64, 64, 64, 10>, 64, 10, one_hot(3));
-net_bench!(n784_128_10_relu_softmax_ce, Gen784, Net784, 784, 10, one_hot(7));
+net_bench!(
+    n784_128_10_relu_softmax_ce,
+    Gen784,
+    Net784,
+    784,
+    10,
+    one_hot(7)
+);

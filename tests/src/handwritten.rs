@@ -18,7 +18,14 @@ pub fn dot<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
             acc[l] += x[l] * y[l];
         }
     }
-    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    // Halves first: lanes 0–3 and 4–7 are two vector registers, added as vectors.
+    let half = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    let mut s = (half[0] + half[2]) + (half[1] + half[3]);
     for (x, y) in ar.iter().zip(br) {
         s += x * y;
     }

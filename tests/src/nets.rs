@@ -18,6 +18,21 @@ network! {
         loss mse(y, t);
     }
 
+    /// 2-8-1 again, forced into loop form, to measure the unroll policy.
+    #[chainrule(unroll = 0)]
+    pub net Gen281Loops {
+        input x: [2];
+        target t: [1];
+        param w1: [8, 2] = xavier;
+        param b1: [8];
+        param w2: [1, 8] = xavier;
+        param b2: [1];
+        let h = sigmoid(w1 @ x + b1);
+        let y = sigmoid(w2 @ h + b2);
+        output y;
+        loss mse(y, t);
+    }
+
     /// 4-16-16-3, tanh, softmax cross-entropy.
     pub net Gen4_16_16_3 {
         input x: [4];
@@ -102,6 +117,7 @@ macro_rules! to_handwritten {
 use crate::handwritten::{MlpCols, MlpRows, Net4_16_16_3, Net281, Net784};
 
 to_handwritten!(Gen281 => Net281 { w1, b1, w2, b2 });
+to_handwritten!(Gen281Loops => Net281 { w1, b1, w2, b2 });
 to_handwritten!(Gen4_16_16_3 => Net4_16_16_3 { w1, b1, w2, b2, w3, b3 });
 to_handwritten!(Gen64Rows => MlpRows<64, 64, 64, 10> { w1, b1, w2, b2, w3, b3 });
 to_handwritten!(Gen64Cols => MlpCols<64, 64, 64, 10> { w1, b1, w2, b2, w3, b3 });

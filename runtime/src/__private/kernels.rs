@@ -52,14 +52,45 @@ pub fn sum_slice<T: Float>(a: &[T]) -> T {
     reduce_lanes(acc) + tail
 }
 
+/// Rows per block in [`matvec_acc`].
+const ROWS: usize = 4;
+
 /// `y[i] += Σ_j w[i][j] x[j]`: `w @ x` with `w` stored `[out, in]`.
+///
+/// Rows go in blocks of four: each chunk of `x` is loaded once for four rows, and each row
+/// keeps its own lane accumulators, so the loop runs on vector registers with a quarter of
+/// the loads of one dot product per row.
 #[inline(always)]
 pub fn matvec_acc<T: Float, const M: usize, const N: usize>(
     w: &[[T; N]; M],
     x: &[T; N],
     y: &mut [T; M],
 ) {
-    for (yi, row) in y.iter_mut().zip(w) {
+    let (xc, xr) = x.as_chunks::<LANES>();
+    let (blocks, rest) = w.as_chunks::<ROWS>();
+    let (yb, yr) = y.as_chunks_mut::<ROWS>();
+    for (rows, ys) in blocks.iter().zip(yb) {
+        let [r0, r1, r2, r3] = rows.each_ref().map(|r| r.as_chunks::<LANES>());
+        let mut acc = [[T::ZERO; LANES]; ROWS];
+        // Zipped chunk iterators leave no bounds check in the loop.
+        let chunks = xc.iter().zip(r0.0).zip(r1.0).zip(r2.0).zip(r3.0);
+        for ((((xk, a), b), c), d) in chunks {
+            for l in 0..LANES {
+                acc[0][l] += a[l] * xk[l];
+                acc[1][l] += b[l] * xk[l];
+                acc[2][l] += c[l] * xk[l];
+                acc[3][l] += d[l] * xk[l];
+            }
+        }
+        for (r, tail_row) in [r0.1, r1.1, r2.1, r3.1].iter().enumerate() {
+            let mut tail = T::ZERO;
+            for (wj, xj) in tail_row.iter().zip(xr) {
+                tail += *wj * *xj;
+            }
+            ys[r] += reduce_lanes(acc[r]) + tail;
+        }
+    }
+    for (yi, row) in yr.iter_mut().zip(rest) {
         *yi += dot_slice(row, x);
     }
 }
