@@ -52,6 +52,11 @@ pub use train::{EpochRecord, History, Phase, Progress, TrainError, Trainer};
 #[doc(hidden)]
 pub mod __private;
 
+/// The README's Rust snippets, compiled and run as doctests so they never rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// The runtime: everything around generated nets, also re-exported at the crate root.
 ///
 /// The modules are here too ([`runtime::optim`], [`runtime::init`], …), so
