@@ -76,7 +76,7 @@ fn active_nodes(g: &Graph, loss: Id) -> Vec<bool> {
 /// contribution. One line per rule, as in a table of derivatives.
 pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
     let node = g.node(y);
-    let out = match node.op {
+    match node.op {
         Op::Unary(f, a) => {
             let d = match f {
                 Unary::Neg => return vec![(a, g.neg(gy))],
@@ -201,6 +201,5 @@ pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
             vec![(a, g.sub(gy, ps))]
         }
         Op::Input | Op::Target | Op::Param(_) | Op::Seed | Op::Const(_) => vec![],
-    };
-    out
+    }
 }

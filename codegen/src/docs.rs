@@ -102,10 +102,12 @@ fn doc_named(low: &Lowered, plan: &Plan, totals: &[Option<Id>], live: &[bool]) -
         }
     }
     for (f, total) in totals.iter().enumerate() {
-        if let Some(t) = total {
-            if named.get(f) == Some(&true) && live[t.index()] && !g.op(*t).is_leaf() {
-                named[t.index()] = true;
-            }
+        if let Some(t) = total
+            && named.get(f) == Some(&true)
+            && live[t.index()]
+            && !g.op(*t).is_leaf()
+        {
+            named[t.index()] = true;
         }
     }
     named
@@ -174,7 +176,7 @@ impl<'a> Printer<'a> {
             };
             names.insert(id, name);
         }
-        if names.get(&low.loss).is_some() {
+        if names.contains_key(&low.loss) {
             names.insert(low.loss, "L".into());
         }
         Self { g, net, names }
@@ -205,10 +207,8 @@ impl<'a> Printer<'a> {
 
     /// The expression of a node; `top` expands a stored node instead of naming it.
     fn expr(&self, id: Id, top: bool) -> (String, u8) {
-        if !top {
-            if let Some(n) = self.names.get(&id) {
-                return (n.clone(), P_ATOM);
-            }
+        if !top && let Some(n) = self.names.get(&id) {
+            return (n.clone(), P_ATOM);
         }
         let g = self.g;
         let node = g.node(id);

@@ -57,10 +57,10 @@ pub fn roles(net: &Net, low: &Lowered, adjoints: &[&Adjoints], extra: &[(Id, Rol
     }
     for adj in adjoints {
         for (i, binding) in net.lets.iter().enumerate().rev() {
-            if let Some(Some(total)) = adj.total.get(low.lets[i].index()) {
-                if !g.op(*total).is_leaf() {
-                    roles[total.index()] = Role::Adjoint(binding.name.clone());
-                }
+            if let Some(Some(total)) = adj.total.get(low.lets[i].index())
+                && !g.op(*total).is_leaf()
+            {
+                roles[total.index()] = Role::Adjoint(binding.name.clone());
             }
         }
     }

@@ -47,7 +47,7 @@ impl Graph {
     }
 
     /// `x` as the given shape: unchanged if it has it, broadcast if it is a scalar.
-    fn to_shape(&mut self, x: Id, shape: Shape) -> Id {
+    fn shaped(&mut self, x: Id, shape: Shape) -> Id {
         if self.shape(x) == shape {
             x
         } else {
@@ -100,7 +100,7 @@ impl Graph {
         let (sa, sb) = (self.unbroadcast(a), self.unbroadcast(b));
         if (sa, sb) != (a, b) {
             let inner = self.binary(f, sa, sb);
-            return self.to_shape(inner, shape);
+            return self.shaped(inner, shape);
         }
         if let (Some(x), Some(y)) = (self.value_of(a), self.value_of(b)) {
             return self.constant(fold_binary(f, x, y));
@@ -114,7 +114,7 @@ impl Graph {
             _ => None,
         };
         match result {
-            Some(id) => self.to_shape(id, shape),
+            Some(id) => self.shaped(id, shape),
             None => {
                 let (a, b) = if is_commutative(f) {
                     self.order(a, b)
@@ -225,13 +225,12 @@ impl Graph {
         }
         // (x·c₁)·c₂ = x·(c₁c₂): constants gather in one factor.
         for (x, c2) in [(a, b), (b, a)] {
-            if let Some(v2) = self.value_of(c2) {
-                if let Op::Binary(Binary::Mul, y, c1) = self.op(x) {
-                    if let Some(v1) = self.value_of(c1) {
-                        let c = self.constant(v1 * v2);
-                        return Some(self.mul(y, c));
-                    }
-                }
+            if let Some(v2) = self.value_of(c2)
+                && let Op::Binary(Binary::Mul, y, c1) = self.op(x)
+                && let Some(v1) = self.value_of(c1)
+            {
+                let c = self.constant(v1 * v2);
+                return Some(self.mul(y, c));
             }
         }
         None

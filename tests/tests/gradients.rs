@@ -197,8 +197,8 @@ fn net_without_target() {
     // ∂e/∂a = x² + k x, ∂e/∂k = a·x + σ(k), ∂e/∂x = 2 a x + k a.
     let sigmoid = 1.0 / (1.0 + (-0.25f64).exp());
     let expect_a = [1.0 + 0.25, 9.0 - 0.75];
-    for i in 0..2 {
-        assert!(rel_err(grad.a[i], expect_a[i]) < 1e-14, "a[{i}]");
+    for (i, (got, want)) in grad.a.iter().zip(expect_a).enumerate() {
+        assert!(rel_err(*got, want) < 1e-14, "a[{i}]");
     }
     assert!(rel_err(grad.k, -5.5 + sigmoid) < 1e-14);
     let dx = net.input_gradient(&x);

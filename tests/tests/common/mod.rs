@@ -77,13 +77,12 @@ pub fn check_input<N>(
 {
     let got = flat(&net.input_gradient(x, t));
     let mut xs = flat(x);
-    for k in 0..xs.len() {
+    for (k, analytic) in got.iter().enumerate() {
         let fd = central(&mut xs, k, &mut |v| net.loss(&unflat(v), t));
         assert!(
-            rel_err(got[k], fd) <= 1e-6,
-            "{}: input {k}: input_gradient {} vs finite difference {fd}",
+            rel_err(*analytic, fd) <= 1e-6,
+            "{}: input {k}: input_gradient {analytic} vs finite difference {fd}",
             N::NAME,
-            got[k]
         );
     }
 }
