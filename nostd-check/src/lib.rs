@@ -1,6 +1,7 @@
 //! Proof that generated code builds without `std`: see `Cargo.toml`.
 #![no_std]
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use core::panic::PanicInfo;
 
