@@ -1,0 +1,58 @@
+//! Generated code size grows with the number of operations in a definition, never with
+//! the number of parameters: in loop form a 16-wide and a 1024-wide net expand to the
+//! same number of tokens, and unrolled code is bounded by the unroll budget.
+
+use proc_macro2::{TokenStream, TokenTree};
+
+fn count(ts: TokenStream) -> usize {
+    ts.into_iter()
+        .map(|t| match t {
+            TokenTree::Group(g) => 1 + count(g.stream()),
+            _ => 1,
+        })
+        .sum()
+}
+
+fn mlp(width: usize, attrs: &str) -> String {
+    format!(
+        "{attrs} net Mlp {{
+            input x: [{width}];
+            target t: [10];
+            let h1 = dense(x, {width}, relu);
+            let h2 = dense(h1, {width}, tanh);
+            let z = dense(h2, 10);
+            output z;
+            loss softmax_cross_entropy(z, t) + 0.001 * sum(h1_w * h1_w);
+        }}"
+    )
+}
+
+fn expand(src: &str) -> TokenStream {
+    let tokens: TokenStream = src.parse().expect("tokens");
+    let front = chainrule_grammar::check_tokens(tokens.clone());
+    assert!(front.errors.is_empty(), "{:?}", front.errors);
+    chainrule_codegen::expand(tokens)
+}
+
+#[test]
+fn loop_form_size_is_independent_of_width() {
+    let narrow = count(expand(&mlp(16, "")));
+    let wide = count(expand(&mlp(1024, "#[chainrule(max_size = 10000000)]")));
+    assert_eq!(narrow, wide, "tokens for widths 16 and 1024");
+}
+
+#[test]
+fn unrolled_size_is_bounded_by_the_budget() {
+    // The same definition, unrolled with budgets 64 and 4096: a 4-wide net fits in both
+    // and is unrolled; a 32-wide one exceeds 64 and falls back to loops.
+    let small = |budget: usize, width: usize| {
+        count(expand(&mlp(width, &format!("#[chainrule(unroll = {budget})]"))))
+    };
+    let looped = small(0, 4);
+    let unrolled = small(4096, 4);
+    assert!(unrolled > looped, "unrolling a 4-wide net writes out its terms");
+    assert_eq!(small(64, 32), small(0, 32), "over budget means loop form");
+    // Unrolled size grows with the work, which the budget bounds.
+    let unrolled_wider = small(4096, 8);
+    assert!(unrolled_wider > unrolled);
+}
