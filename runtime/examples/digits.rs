@@ -34,8 +34,7 @@ use std::time::Instant;
 //   and `h_b: [32]` (zeros) and binds `h = swish(h_w @ x + h_b)`.
 // - The output layer is written out by hand, the same thing without the shorthand.
 // - The loss is the softmax cross-entropy of the logits (stable for any logits) plus a
-//   small L2 penalty on both weight matrices, which keeps the weights from growing to fit
-//   the training images exactly.
+//   small L2 penalty on both weight matrices: weight decay, written into the loss.
 network! {
     fn swish(z) = z * sigmoid(z);
 
@@ -107,6 +106,8 @@ pub struct Outcome {
     pub png: PathBuf,
 }
 
+/// Trains the net, prints the epochs, the held-out accuracy and a confusion table, writes
+/// the weights and the PNG, and fails below [`MIN_ACCURACY`].
 pub fn run(settings: &Settings) -> Result<Outcome, Box<dyn Error>> {
     let (train, test) = common::digits().split(0.2, 42);
     println!(
@@ -118,8 +119,6 @@ pub fn run(settings: &Settings) -> Result<Outcome, Box<dyn Error>> {
     println!("(\"val\" is the held-out set: watched after each epoch, never trained on)");
 
     let mut net = Digits::new(SEED);
-    // The held-out images are only watched: no early stopping and no restoring of the best
-    // epoch, so they choose nothing and the final accuracy on them is honest.
     let bar = match settings.progress {
         Progress::Auto => std::io::stderr().is_terminal(),
         Progress::Bar => true,
@@ -135,6 +134,8 @@ pub fn run(settings: &Settings) -> Result<Outcome, Box<dyn Error>> {
             min_lr: 0.0015,
         })
         .accuracy(argmax_accuracy)
+        // The held-out images are only watched: without early stopping or restoring the
+        // best epoch they pick no epoch, so the final accuracy on them is a fair one.
         .validation(&test.inputs, &test.targets)
         .restore_best(false)
         .progress(settings.progress)
@@ -240,8 +241,8 @@ fn print_confusion(classes: &[usize], predicted: &[usize]) {
     }
 }
 
-/// Up to twelve held-out digits for the PNG: the mistakes first (at most four), then the
-/// first images in order.
+/// Twelve held-out digits for the PNG: up to four mistakes, the rest the first right
+/// ones, in held-out order.
 fn pick_examples<'a>(
     test: &'a common::Labelled<64, 10>,
     predicted: &[usize],
