@@ -3,28 +3,30 @@
 //! contributions can land in one buffer.
 //!
 //! Strict float semantics forbid reassociating a sum, so a single-accumulator dot product
-//! runs one add at a time. Sums here use `LANES` independent accumulators instead, which
-//! LLVM turns into vector registers.
+//! runs one dependent add at a time. Sums here split the work over independent lanes and
+//! add them up as a tree, which LLVM turns into vector registers; how wide depends on the
+//! length (measured in `BENCHMARKS.md`: 64 lanes for rows of 64 or more, 32 from 32, 8
+//! below).
 
 use crate::Float;
 
-/// Independent accumulators per reduction.
+/// Independent accumulators of the short form; also the generated reductions' width.
 pub const LANES: usize = 8;
 
-#[inline(always)]
-fn reduce_lanes<T: Float>(acc: [T; LANES]) -> T {
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
-}
+/// Products of at least this many elements run out of line. Inlined into a large
+/// generated method, LLVM re-vectorized a 64×64 matrix–vector product across rows and
+/// ran it 3× slower than the same code as its own function; below this size the call
+/// costs more than it saves (measured in `BENCHMARKS.md`).
+const OUT_OF_LINE: usize = 1024;
 
-/// `Σ a[i] b[i]` over slices of equal length.
+/// `Σ a[i] b[i]` with `L` independent lanes reduced as a tree.
 #[inline(always)]
-pub fn dot_slice<T: Float>(a: &[T], b: &[T]) -> T {
-    debug_assert_eq!(a.len(), b.len());
-    let (ac, ar) = a.as_chunks::<LANES>();
-    let (bc, br) = b.as_chunks::<LANES>();
-    let mut acc = [T::ZERO; LANES];
+fn dot_lanes<T: Float, const L: usize>(a: &[T], b: &[T]) -> T {
+    let (ac, ar) = a.as_chunks::<L>();
+    let (bc, br) = b.as_chunks::<L>();
+    let mut acc = [T::ZERO; L];
     for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
+        for l in 0..L {
             acc[l] += x[l] * y[l];
         }
     }
@@ -32,7 +34,34 @@ pub fn dot_slice<T: Float>(a: &[T], b: &[T]) -> T {
     for (x, y) in ar.iter().zip(br) {
         tail += *x * *y;
     }
-    reduce_lanes(acc) + tail
+    tree_sum(acc) + tail
+}
+
+/// Halves added pairwise, `L` a power of two: contiguous halves are whole vectors.
+#[inline(always)]
+fn tree_sum<T: Float, const L: usize>(mut acc: [T; L]) -> T {
+    let mut n = L;
+    while n > 1 {
+        n /= 2;
+        for l in 0..n {
+            acc[l] += acc[l + n];
+        }
+    }
+    acc[0]
+}
+
+/// `Σ a[i] b[i]` over slices of equal length. The width is chosen from the length, which
+/// is a constant wherever a kernel calls this, so the branch folds away.
+#[inline(always)]
+pub fn dot_slice<T: Float>(a: &[T], b: &[T]) -> T {
+    debug_assert_eq!(a.len(), b.len());
+    if a.len() >= 64 {
+        dot_lanes::<T, 64>(a, b)
+    } else if a.len() >= 32 {
+        dot_lanes::<T, 32>(a, b)
+    } else {
+        dot_lanes::<T, LANES>(a, b)
+    }
 }
 
 /// `Σ a[i]`.
@@ -49,48 +78,41 @@ pub fn sum_slice<T: Float>(a: &[T]) -> T {
     for x in ar {
         tail += *x;
     }
-    reduce_lanes(acc) + tail
+    tree_sum(acc) + tail
 }
 
-/// Rows per block in [`matvec_acc`].
-const ROWS: usize = 4;
-
-/// `y[i] += Σ_j w[i][j] x[j]`: `w @ x` with `w` stored `[out, in]`.
-///
-/// Rows go in blocks of four: each chunk of `x` is loaded once for four rows, and each row
-/// keeps its own lane accumulators, so the loop runs on vector registers with a quarter of
-/// the loads of one dot product per row.
+/// `y[i] += Σ_j w[i][j] x[j]`: `w @ x` with `w` stored `[out, in]`, one dot product per
+/// row. (Blocking four rows together made LLVM vectorize across rows, a shuffle per load,
+/// and ran slower than wide single-row dots.)
 #[inline(always)]
 pub fn matvec_acc<T: Float, const M: usize, const N: usize>(
     w: &[[T; N]; M],
     x: &[T; N],
     y: &mut [T; M],
 ) {
-    let (xc, xr) = x.as_chunks::<LANES>();
-    let (blocks, rest) = w.as_chunks::<ROWS>();
-    let (yb, yr) = y.as_chunks_mut::<ROWS>();
-    for (rows, ys) in blocks.iter().zip(yb) {
-        let [r0, r1, r2, r3] = rows.each_ref().map(|r| r.as_chunks::<LANES>());
-        let mut acc = [[T::ZERO; LANES]; ROWS];
-        // Zipped chunk iterators leave no bounds check in the loop.
-        let chunks = xc.iter().zip(r0.0).zip(r1.0).zip(r2.0).zip(r3.0);
-        for ((((xk, a), b), c), d) in chunks {
-            for l in 0..LANES {
-                acc[0][l] += a[l] * xk[l];
-                acc[1][l] += b[l] * xk[l];
-                acc[2][l] += c[l] * xk[l];
-                acc[3][l] += d[l] * xk[l];
-            }
-        }
-        for (r, tail_row) in [r0.1, r1.1, r2.1, r3.1].iter().enumerate() {
-            let mut tail = T::ZERO;
-            for (wj, xj) in tail_row.iter().zip(xr) {
-                tail += *wj * *xj;
-            }
-            ys[r] += reduce_lanes(acc[r]) + tail;
-        }
+    if M * N < OUT_OF_LINE {
+        matvec_body(w, x, y)
+    } else {
+        matvec_out_of_line(w, x, y)
     }
-    for (yi, row) in yr.iter_mut().zip(rest) {
+}
+
+#[inline(never)]
+fn matvec_out_of_line<T: Float, const M: usize, const N: usize>(
+    w: &[[T; N]; M],
+    x: &[T; N],
+    y: &mut [T; M],
+) {
+    matvec_body(w, x, y)
+}
+
+#[inline(always)]
+fn matvec_body<T: Float, const M: usize, const N: usize>(
+    w: &[[T; N]; M],
+    x: &[T; N],
+    y: &mut [T; M],
+) {
+    for (yi, row) in y.iter_mut().zip(w) {
         *yi += dot_slice(row, x);
     }
 }
@@ -98,6 +120,28 @@ pub fn matvec_acc<T: Float, const M: usize, const N: usize>(
 /// `y[j] += Σ_i x[i] w[i][j]`: `x @ w` with `w` stored `[in, out]`, as one axpy per row.
 #[inline(always)]
 pub fn vecmat_acc<T: Float, const M: usize, const N: usize>(
+    x: &[T; M],
+    w: &[[T; N]; M],
+    y: &mut [T; N],
+) {
+    if M * N < OUT_OF_LINE {
+        vecmat_body(x, w, y)
+    } else {
+        vecmat_out_of_line(x, w, y)
+    }
+}
+
+#[inline(never)]
+fn vecmat_out_of_line<T: Float, const M: usize, const N: usize>(
+    x: &[T; M],
+    w: &[[T; N]; M],
+    y: &mut [T; N],
+) {
+    vecmat_body(x, w, y)
+}
+
+#[inline(always)]
+fn vecmat_body<T: Float, const M: usize, const N: usize>(
     x: &[T; M],
     w: &[[T; N]; M],
     y: &mut [T; N],
@@ -113,6 +157,28 @@ pub fn vecmat_acc<T: Float, const M: usize, const N: usize>(
 /// `a[i][j] += u[i] v[j]`: the outer product `u ⊗ v`.
 #[inline(always)]
 pub fn outer_acc<T: Float, const M: usize, const N: usize>(
+    u: &[T; M],
+    v: &[T; N],
+    a: &mut [[T; N]; M],
+) {
+    if M * N < OUT_OF_LINE {
+        outer_body(u, v, a)
+    } else {
+        outer_out_of_line(u, v, a)
+    }
+}
+
+#[inline(never)]
+fn outer_out_of_line<T: Float, const M: usize, const N: usize>(
+    u: &[T; M],
+    v: &[T; N],
+    a: &mut [[T; N]; M],
+) {
+    outer_body(u, v, a)
+}
+
+#[inline(always)]
+fn outer_body<T: Float, const M: usize, const N: usize>(
     u: &[T; M],
     v: &[T; N],
     a: &mut [[T; N]; M],
