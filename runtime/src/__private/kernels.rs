@@ -118,30 +118,10 @@ fn matvec_body<T: Float, const M: usize, const N: usize>(
 }
 
 /// `y[j] += Σ_i x[i] w[i][j]`: `x @ w` with `w` stored `[in, out]`, as one axpy per row.
+/// Always inlined: the axpy vectorizes along each row in any context, and inlined its
+/// output can stay in registers.
 #[inline(always)]
 pub fn vecmat_acc<T: Float, const M: usize, const N: usize>(
-    x: &[T; M],
-    w: &[[T; N]; M],
-    y: &mut [T; N],
-) {
-    if M * N < OUT_OF_LINE {
-        vecmat_body(x, w, y)
-    } else {
-        vecmat_out_of_line(x, w, y)
-    }
-}
-
-#[inline(never)]
-fn vecmat_out_of_line<T: Float, const M: usize, const N: usize>(
-    x: &[T; M],
-    w: &[[T; N]; M],
-    y: &mut [T; N],
-) {
-    vecmat_body(x, w, y)
-}
-
-#[inline(always)]
-fn vecmat_body<T: Float, const M: usize, const N: usize>(
     x: &[T; M],
     w: &[[T; N]; M],
     y: &mut [T; N],
@@ -154,31 +134,10 @@ fn vecmat_body<T: Float, const M: usize, const N: usize>(
     }
 }
 
-/// `a[i][j] += u[i] v[j]`: the outer product `u ⊗ v`.
+/// `a[i][j] += u[i] v[j]`: the outer product `u ⊗ v`, one axpy per row of `a`. Always
+/// inlined, like [`vecmat_acc`].
 #[inline(always)]
 pub fn outer_acc<T: Float, const M: usize, const N: usize>(
-    u: &[T; M],
-    v: &[T; N],
-    a: &mut [[T; N]; M],
-) {
-    if M * N < OUT_OF_LINE {
-        outer_body(u, v, a)
-    } else {
-        outer_out_of_line(u, v, a)
-    }
-}
-
-#[inline(never)]
-fn outer_out_of_line<T: Float, const M: usize, const N: usize>(
-    u: &[T; M],
-    v: &[T; N],
-    a: &mut [[T; N]; M],
-) {
-    outer_body(u, v, a)
-}
-
-#[inline(always)]
-fn outer_body<T: Float, const M: usize, const N: usize>(
     u: &[T; M],
     v: &[T; N],
     a: &mut [[T; N]; M],
