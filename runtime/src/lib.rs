@@ -52,6 +52,35 @@ pub use train::{EpochRecord, History, Phase, Progress, TrainError, Trainer};
 #[doc(hidden)]
 pub mod __private;
 
+// Lets the documentation example below expand `network!` inside this crate.
+#[cfg(doc)]
+extern crate self as chainrule;
+
+/// What `network!` generates, shown on the lecture's XOR net: see `Xor::backward` for the
+/// equations the macro derived. Only built by `cargo doc`.
+#[cfg(doc)]
+pub mod example {
+    crate::network! {
+        /// Two sigmoid hidden units, one sigmoid output (the backpropagation lecture's
+        /// XOR network).
+        pub net Xor {
+            input  x: [2];
+            target t: [1];
+
+            param w1: [2, 2] = xavier;
+            param b1: [2];
+            param w2: [1, 2] = xavier;
+            param b2: [1];
+
+            let h = sigmoid(w1 @ x + b1);
+            let y = sigmoid(w2 @ h + b2);
+
+            output y;
+            loss bce(y, t);
+        }
+    }
+}
+
 /// The README's Rust snippets, compiled and run as doctests so they never rot.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -31,7 +31,7 @@
 //!
 //! Each epoch shuffles the training set (seeded, so runs repeat exactly), cuts it into
 //! mini-batches, and for each batch computes the mean loss's gradient with
-//! [`Network::backward_batch`] (or [`ParBackward`](crate::ParBackward) with the `rayon`
+//! [`Network::backward_batch`] (or `ParBackward` with the `rayon`
 //! feature) and takes one optimizer step. After the epoch it evaluates the validation set
 //! and the accuracy, records an [`EpochRecord`], and applies early stopping.
 //!
@@ -349,7 +349,7 @@ where
     }
 
     /// With the `rayon` feature, whether to compute each batch's gradient on all cores with
-    /// [`ParBackward`](crate::ParBackward); without the feature it has no effect.
+    /// `ParBackward`; without the feature it has no effect.
     pub fn parallel(mut self, parallel: bool) -> Self {
         self.parallel = parallel;
         self
