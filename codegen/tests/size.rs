@@ -46,11 +46,17 @@ fn unrolled_size_is_bounded_by_the_budget() {
     // The same definition, unrolled with budgets 64 and 4096: a 4-wide net fits in both
     // and is unrolled; a 32-wide one exceeds 64 and falls back to loops.
     let small = |budget: usize, width: usize| {
-        count(expand(&mlp(width, &format!("#[chainrule(unroll = {budget})]"))))
+        count(expand(&mlp(
+            width,
+            &format!("#[chainrule(unroll = {budget})]"),
+        )))
     };
     let looped = small(0, 4);
     let unrolled = small(4096, 4);
-    assert!(unrolled > looped, "unrolling a 4-wide net writes out its terms");
+    assert!(
+        unrolled > looped,
+        "unrolling a 4-wide net writes out its terms"
+    );
     assert_eq!(small(64, 32), small(0, 32), "over budget means loop form");
     // Unrolled size grows with the work, which the budget bounds.
     let unrolled_wider = small(4096, 8);
