@@ -1,0 +1,121 @@
+//! Unusual but valid definitions: outputs that are the input or a parameter, matrix
+//! outputs and targets, a two-argument `fn` mixing shapes, constant loss terms, a
+//! parameter whose gradient vanishes, Unicode names, and a loss that ignores the input.
+
+mod common;
+
+use chainrule::{Network, network};
+use common::{Rng, check_input, check_params, randomize, rel_err};
+
+network! {
+    /// The output is the input itself; the loss still trains `w`.
+    #[scalar(f64)]
+    net Passthrough {
+        input x: [3];
+        target t: [3];
+        param w: [3] = ones;
+        output x;
+        loss mse(w * x, t) + 1;
+    }
+
+    /// A matrix input, matrix output and matrix target.
+    #[scalar(f64)]
+    net Matrices {
+        input x: [2, 3];
+        target t: [2, 2];
+        param w: [3, 2] = xavier;
+        param b: [2];
+        fn mix(a, s) = a * s + max(a, s) - 0.5;
+        let y = mix(x @ w, b[1]);
+        output y;
+        loss mse(y, t) + 0.1 * sum(transpose(y) @ y);
+    }
+
+    /// Greek names, a parameter as the output, and one whose gradient is zero.
+    #[scalar(f64)]
+    net Greek {
+        input ξ: [2];
+        target τ: [];
+        param θ: [2] = uniform(-1, 1);
+        param κ: [] = constant(0.5);
+        param ζ: [2];
+        let ŷ = dot(θ, ξ) * κ + 0 * sum(ζ);
+        output θ;
+        loss (ŷ - τ) ^ 2;
+    }
+
+    /// A loss that does not read the input: its input gradient is zero.
+    #[scalar(f64)]
+    net Prior {
+        input x: [2];
+        target t: [];
+        param w: [2] = ones;
+        let y = sum(w * x);
+        output y;
+        loss sum(w * w) + t;
+    }
+}
+
+#[test]
+fn output_is_the_input() {
+    let mut rng = Rng(21);
+    let mut net = Passthrough::zeros();
+    randomize(&mut net, &mut rng, -1.0, 1.0);
+    let x = rng.array::<3>(-1.0, 1.0);
+    assert_eq!(net.forward(&x), x);
+    check_params(&net, &x, &[0.1, 0.2, 0.3]);
+    check_input(
+        &net,
+        &x,
+        &[0.1, 0.2, 0.3],
+        |v| v.to_vec(),
+        |v| [v[0], v[1], v[2]],
+    );
+}
+
+#[test]
+fn matrix_shapes_and_a_two_argument_fn() {
+    let mut rng = Rng(22);
+    for _ in 0..4 {
+        let mut net = Matrices::zeros();
+        randomize(&mut net, &mut rng, -1.0, 1.0);
+        let x = [rng.array::<3>(-1.0, 1.0), rng.array::<3>(-1.0, 1.0)];
+        let t = [rng.array::<2>(-1.0, 1.0), rng.array::<2>(-1.0, 1.0)];
+        let y: [[f64; 2]; 2] = net.forward(&x);
+        // y = (x w) · b[1] + max(x w, b[1]) − 0.5, by hand.
+        for i in 0..2 {
+            for j in 0..2 {
+                let xw: f64 = (0..3).map(|k| x[i][k] * net.w[k][j]).sum();
+                let want = xw * net.b[1] + xw.max(net.b[1]) - 0.5;
+                assert!(rel_err(y[i][j], want) < 1e-14);
+            }
+        }
+        check_params(&net, &x, &t);
+        check_input(
+            &net,
+            &x,
+            &t,
+            |v| v.as_flattened().to_vec(),
+            |v| [[v[0], v[1], v[2]], [v[3], v[4], v[5]]],
+        );
+    }
+}
+
+#[test]
+fn unicode_names_a_parameter_output_and_a_vanishing_gradient() {
+    let net = Greek::new(4);
+    assert_eq!(net.κ, 0.5);
+    assert_eq!(net.forward(&[1.0, 2.0]), net.θ);
+    let grad = check_params(&net, &[1.0, 2.0], &0.25);
+    assert_eq!(grad.ζ, [0.0, 0.0], "0 · sum(ζ) has no gradient");
+    assert_eq!(Greek::LAYOUT[0].name, "θ");
+}
+
+#[test]
+fn a_loss_that_ignores_the_input() {
+    let net = Prior::new(1);
+    assert_eq!(net.input_gradient(&[3.0, 4.0], &0.0), [0.0, 0.0]);
+    let grad = check_params(&net, &[3.0, 4.0], &0.0);
+    assert_eq!(grad.w, [2.0, 2.0]);
+    assert_eq!(net.loss(&[3.0, 4.0], &1.5), 2.0 + 1.5);
+}
