@@ -2,7 +2,7 @@
 //! on a 2 MiB thread (Rust's default for tests) even in a debug build, where every move is
 //! a copy; a 2.7 MB net builds on the same stack with `boxed_new`, and computes.
 
-use chainrule::{Network, network};
+use chainrule::network;
 use chainrule_tests::nets::Gen784;
 
 network! {
