@@ -4,7 +4,7 @@
 
 mod common;
 
-use chainrule::{Network, network};
+use chainrule::network;
 use common::{Rng, check_input, check_params, randomize, rel_err};
 
 network! {
@@ -83,11 +83,11 @@ fn matrix_shapes_and_a_two_argument_fn() {
         let t = [rng.array::<2>(-1.0, 1.0), rng.array::<2>(-1.0, 1.0)];
         let y: [[f64; 2]; 2] = net.forward(&x);
         // y = (x w) · b[1] + max(x w, b[1]) − 0.5, by hand.
-        for i in 0..2 {
-            for j in 0..2 {
-                let xw: f64 = (0..3).map(|k| x[i][k] * net.w[k][j]).sum();
+        for (xi, yi) in x.iter().zip(&y) {
+            for (j, yij) in yi.iter().enumerate() {
+                let xw: f64 = xi.iter().zip(&net.w).map(|(a, wk)| a * wk[j]).sum();
                 let want = xw * net.b[1] + xw.max(net.b[1]) - 0.5;
-                assert!(rel_err(y[i][j], want) < 1e-14);
+                assert!(rel_err(*yij, want) < 1e-14);
             }
         }
         check_params(&net, &x, &t);
