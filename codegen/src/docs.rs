@@ -27,12 +27,7 @@ pub fn backward(
     totals: &[Option<Id>],
 ) -> String {
     let g = &low.graph;
-    let live = g.reachable(
-        spec.returns
-            .iter()
-            .chain(spec.sinks.iter().flat_map(|s| &s.terms))
-            .copied(),
-    );
+    let live = g.reachable(spec.roots());
     let named = doc_named(low, plan, totals, &live);
     let printer = Printer::new(net, low, roles, totals, &named);
     // One line per named node, in order; each sink right after the last line it reads.

@@ -204,18 +204,7 @@ impl<'a> Emitter<'a> {
 
     /// A zero of a shape.
     pub fn zero(&self, shape: Shape) -> TokenStream {
-        let z = self.literal(0.0).tokens;
-        match shape {
-            Shape::Scalar => z,
-            Shape::Vector(n) => {
-                let n = lit(n);
-                quote!([#z; #n])
-            }
-            Shape::Matrix(r, c) => {
-                let (r, c) = (lit(r), lit(c));
-                quote!([[#z; #c]; #r])
-            }
-        }
+        zero_of(self.net.scalar, shape)
     }
 
     /// A scalar literal of the net's type.
@@ -818,6 +807,25 @@ impl<'a> Emitter<'a> {
 /// An unsuffixed integer literal, so types read `[f32; 2]` rather than `[f32; 2usize]`.
 pub fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
+}
+
+/// A zero of a shape in the given scalar type: `0f32`, `[0f32; n]`, `[[0f32; c]; r]`.
+pub fn zero_of(scalar: Scalar, shape: Shape) -> TokenStream {
+    let z = match scalar {
+        Scalar::F32 => Literal::f32_suffixed(0.0),
+        Scalar::F64 => Literal::f64_suffixed(0.0),
+    };
+    match shape {
+        Shape::Scalar => quote!(#z),
+        Shape::Vector(n) => {
+            let n = lit(n);
+            quote!([#z; #n])
+        }
+        Shape::Matrix(r, c) => {
+            let (r, c) = (lit(r), lit(c));
+            quote!([[#z; #c]; #r])
+        }
+    }
 }
 
 /// The Rust type of a shape over a scalar type.

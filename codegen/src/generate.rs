@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 
 use crate::diff::{differentiate, sum_terms};
 use crate::docs;
-use crate::emit::{Emitter, Role, lit, roles, shape_ty};
+use crate::emit::{Emitter, Role, lit, roles, shape_ty, zero_of};
 use crate::ir::Id;
 use crate::lower::lower;
 use crate::plan::{MethodSpec, Sink, cost, plan};
@@ -84,7 +84,7 @@ pub fn generate(net: &Net) -> TokenStream {
     let backward_body = body(&backward);
     let input_gradient_body = if input_gradient.returns.is_empty() {
         // The loss does not depend on the input.
-        let z = types.zero(net.input.shape);
+        let z = zero_of(net.scalar, net.input.shape);
         quote!(#z)
     } else {
         body(&input_gradient)
@@ -130,24 +130,6 @@ impl Types {
             target: net.target.as_ref().map_or(quote!(()), |t| ty(t.shape)),
             output: ty(output_shape),
             scalar,
-        }
-    }
-
-    fn zero(&self, shape: Shape) -> TokenStream {
-        let z = match self.scalar.to_string().contains("f32") {
-            true => Literal::f32_suffixed(0.0),
-            false => Literal::f64_suffixed(0.0),
-        };
-        match shape {
-            Shape::Scalar => quote!(#z),
-            Shape::Vector(n) => {
-                let n = lit(n);
-                quote!([#z; #n])
-            }
-            Shape::Matrix(r, c) => {
-                let (r, c) = (lit(r), lit(c));
-                quote!([[#z; #c]; #r])
-            }
         }
     }
 }
@@ -244,7 +226,7 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
     });
     let zero_fields = net.params.iter().map(|p| {
         let f = format_ident!("{}", p.name);
-        let z = types.zero(p.shape);
+        let z = zero_of(net.scalar, p.shape);
         quote!(#f: #z,)
     });
     let inits = net.params.iter().enumerate().filter_map(|(i, p)| {
@@ -319,6 +301,19 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
         quote!(Self::input_gradient(self, x))
     };
 
+    // Generated bodies keep buffers `mut` for kernels that may not run and name
+    // parameters a net without a target ignores; users' lints are not about them.
+    let allow = quote! {
+        #[allow(
+            unused_mut,
+            unused_variables,
+            unused_parens,
+            unused_braces,
+            non_snake_case,
+            clippy::all,
+            clippy::pedantic
+        )]
+    };
     quote! {
         #(#attrs)*
         #struct_doc
@@ -336,15 +331,7 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
             #(#fields)*
         }
 
-        #[allow(
-            unused_mut,
-            unused_variables,
-            unused_parens,
-            unused_braces,
-            non_snake_case,
-            clippy::all,
-            clippy::pedantic
-        )]
+        #allow
         impl #name {
             /// The total number of scalar parameters.
             pub const PARAMS: usize = #params_total;
@@ -416,15 +403,7 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
             }
         }
 
-        #[allow(
-            unused_mut,
-            unused_variables,
-            unused_parens,
-            unused_braces,
-            non_snake_case,
-            clippy::all,
-            clippy::pedantic
-        )]
+        #allow
         impl ::chainrule::Network for #name {
             type Scalar = #t_ty;
             type Input = #in_ty;

@@ -36,6 +36,16 @@ pub struct MethodSpec {
     pub sinks: Vec<Sink>,
 }
 
+impl MethodSpec {
+    /// Everything the method must compute: its returned values and its gradient terms.
+    pub fn roots(&self) -> impl Iterator<Item = Id> + '_ {
+        self.returns
+            .iter()
+            .chain(self.sinks.iter().flat_map(|s| &s.terms))
+            .copied()
+    }
+}
+
 /// Where a node's value lives in the generated code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Place {
@@ -87,12 +97,7 @@ fn needs_arrays(op: Op) -> bool {
 
 /// Plans a method over the graph.
 pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool) -> Plan {
-    let roots = spec
-        .returns
-        .iter()
-        .chain(spec.sinks.iter().flat_map(|s| &s.terms))
-        .copied();
-    let live = g.reachable(roots);
+    let live = g.reachable(spec.roots());
     let n = g.len();
     let mut uses = vec![0u32; n];
     let mut must_store = vec![false; n];
@@ -206,12 +211,7 @@ fn flatten_sum(g: &Graph, place: &[Place], id: Id, negated: bool, top: bool, out
 /// The number of scalar operations a method performs, to choose between unrolled and
 /// loop form. Counted from shapes only.
 pub fn cost(g: &Graph, spec: &MethodSpec) -> u64 {
-    let roots = spec
-        .returns
-        .iter()
-        .chain(spec.sinks.iter().flat_map(|s| &s.terms))
-        .copied();
-    let live = g.reachable(roots);
+    let live = g.reachable(spec.roots());
     let mut total: u64 = 0;
     for id in g.ids().filter(|id| live[id.index()]) {
         let node = g.node(id);
