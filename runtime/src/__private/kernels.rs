@@ -135,7 +135,9 @@ pub fn vecmat_acc<T: Float, const M: usize, const N: usize>(
 }
 
 /// `a[i][j] += u[i] v[j]`: the outer product `u ⊗ v`, one axpy per row of `a`. Always
-/// inlined, like [`vecmat_acc`].
+/// inlined, like [`vecmat_acc`]. A row whose `u[i]` is exactly zero is skipped: after a
+/// relu about half of them are, and the row would add `0 · v[j]`, which differs only
+/// where `v[j]` is infinite or NaN (then the full product would add NaN).
 #[inline(always)]
 pub fn outer_acc<T: Float, const M: usize, const N: usize>(
     u: &[T; M],
@@ -144,6 +146,9 @@ pub fn outer_acc<T: Float, const M: usize, const N: usize>(
 ) {
     for (row, ui) in a.iter_mut().zip(u) {
         let ui = *ui;
+        if ui == T::ZERO {
+            continue;
+        }
         for (aij, vj) in row.iter_mut().zip(v) {
             *aij += ui * *vj;
         }
