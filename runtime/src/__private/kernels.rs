@@ -24,8 +24,18 @@ const OUT_OF_LINE: usize = 1024;
 fn dot_lanes<T: Float, const L: usize>(a: &[T], b: &[T]) -> T {
     let (ac, ar) = a.as_chunks::<L>();
     let (bc, br) = b.as_chunks::<L>();
+    // The first chunk's products start the lanes: `0 + p` is not `p` for `p = -0`, so
+    // starting from zero would cost an add per lane that no compiler may remove.
     let mut acc = [T::ZERO; L];
-    for (x, y) in ac.iter().zip(bc) {
+    let (mut rest_a, mut rest_b) = (ac, bc);
+    if let (Some((x, ra)), Some((y, rb))) = (ac.split_first(), bc.split_first()) {
+        for l in 0..L {
+            acc[l] = x[l] * y[l];
+        }
+        (rest_a, rest_b) = (ra, rb);
+    }
+    // Plain slices (not `skip`) keep this loop as simple as LLVM likes it.
+    for (x, y) in rest_a.iter().zip(rest_b) {
         for l in 0..L {
             acc[l] += x[l] * y[l];
         }
