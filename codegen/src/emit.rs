@@ -147,7 +147,6 @@ fn binop(l: Expr, op: TokenStream, r: Expr, prec: i8) -> Expr {
 pub struct Emitter<'a> {
     g: &'a Graph,
     net: &'a Net,
-    low: &'a Lowered,
     plan: &'a Plan,
     names: Vec<Option<Ident>>,
     scalar_ty: TokenStream,
@@ -190,7 +189,6 @@ impl<'a> Emitter<'a> {
         Self {
             g,
             net,
-            low,
             plan,
             names,
             scalar_ty,
@@ -791,16 +789,6 @@ impl<'a> Emitter<'a> {
         debug_assert!(pending.is_empty());
         let returns = spec.returns.iter().map(|r| self.value(*r)).collect();
         (out, returns)
-    }
-
-    /// The input's shape type.
-    pub fn input_ty(&self) -> TokenStream {
-        self.ty(self.net.input.shape)
-    }
-
-    /// The lowered net.
-    pub fn lowered(&self) -> &Lowered {
-        self.low
     }
 }
 

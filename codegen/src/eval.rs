@@ -2,7 +2,7 @@
 //! it to check each derivative rule and each simplification against finite differences
 //! and against the unsimplified meaning, with no compiler in the loop.
 
-use crate::ir::{Binary, Graph, Id, Op, Shape, Unary};
+use crate::ir::{Graph, Id, Op, Shape};
 use crate::simplify::{fold_binary, fold_unary};
 
 /// A dense value: its shape and its elements, row-major.
@@ -150,22 +150,4 @@ pub fn eval(g: &Graph, leaves: &Leaves) -> Vec<Value> {
 
 fn map(shape: Shape, f: impl Fn(usize) -> f64) -> Value {
     Value::new(shape, (0..shape.len()).map(f).collect())
-}
-
-/// The value of one node.
-pub fn eval_node(g: &Graph, leaves: &Leaves, id: Id) -> Value {
-    eval(g, leaves).swap_remove(id.index())
-}
-
-/// True for the functions whose value is computed through a branch, used by tests to keep
-/// finite-difference probes away from kinks.
-pub fn has_kink(op: Op) -> bool {
-    matches!(
-        op,
-        Op::Unary(Unary::Relu | Unary::Abs | Unary::Step | Unary::Sign, _)
-            | Op::Binary(
-                Binary::Max | Binary::Min | Binary::MaxGrad | Binary::LeakyRelu | Binary::LeakyStep,
-                ..
-            )
-    )
 }
