@@ -180,40 +180,29 @@ macro_rules! binary_cases {
     ($($name:ident: $f:expr, $lo:expr, $hi:expr;)*) => {$(
         #[test]
         fn $name() {
-            // Tensor with tensor, tensor with scalar, and scalar with tensor.
-            check(&Case {
-                params: vec![Shape::Vector(3), Shape::Vector(3)],
-                input: Shape::Vector(3),
-                lo: $lo,
-                hi: $hi,
-                build: |g, p, x| {
-                    let a = g.mul(p[0], x);
-                    let y = g.binary($f, a, p[1]);
-                    weighted(g, y)
-                },
-            });
-            check(&Case {
-                params: vec![Shape::Vector(3), Shape::Scalar],
-                input: Shape::Vector(3),
-                lo: $lo,
-                hi: $hi,
-                build: |g, p, x| {
-                    let a = g.mul(p[0], x);
-                    let y = g.binary($f, a, p[1]);
-                    weighted(g, y)
-                },
-            });
-            check(&Case {
-                params: vec![Shape::Scalar, Shape::Vector(3)],
-                input: Shape::Vector(3),
-                lo: $lo,
-                hi: $hi,
-                build: |g, p, x| {
-                    let b = g.mul(p[1], x);
-                    let y = g.binary($f, p[0], b);
-                    weighted(g, y)
-                },
-            });
+            // Tensor with tensor, tensor with scalar, and scalar with tensor; each tensor
+            // operand is scaled by the input so the input gradient is exercised too.
+            let shapes = [
+                (Shape::Vector(3), Shape::Vector(3)),
+                (Shape::Vector(3), Shape::Scalar),
+                (Shape::Scalar, Shape::Vector(3)),
+            ];
+            for (a, b) in shapes {
+                check(&Case {
+                    params: vec![a, b],
+                    input: Shape::Vector(3),
+                    lo: $lo,
+                    hi: $hi,
+                    build: |g, p, x| {
+                        let scaled = |g: &mut Graph, v: Id| {
+                            if g.shape(v) == Shape::Scalar { v } else { g.mul(v, x) }
+                        };
+                        let (a, b) = (scaled(g, p[0]), scaled(g, p[1]));
+                        let y = g.binary($f, a, b);
+                        weighted(g, y)
+                    },
+                });
+            }
         }
     )*};
 }
