@@ -7,9 +7,9 @@ use std::fmt::Write;
 
 use chainrule_grammar::model::Net;
 
-use crate::emit::Role;
 use crate::ir::{Binary, Graph, Id, Op, Shape, Unary};
 use crate::lower::Lowered;
+use crate::naming::Role;
 use crate::plan::{MethodSpec, Place, Plan};
 
 const P_ADD: u8 = 0;

@@ -1,81 +1,19 @@
-//! Emission: a planned method becomes Rust statements.
-//!
-//! Hygiene: the generated code's own names never collide with anything the user picks.
-//! Method parameters are `x`, `t`, `grad`, `scale`; a `let h` of the user's is stored as
-//! `v_h` and its adjoint as `d_h`; unnamed values are `__v_h_1` (built in `let h`),
-//! `__loss_1`, `__d_h_1`, `__dloss_1`, `__t_1`; loop counters are `__i`, `__j`, `__c`,
-//! `__l`. User names appear bare only as struct fields (`self.w1`, `grad.w1`). Paths are
-//! absolute (`::chainrule::__private`, `::core::primitive::f32`).
-
-use std::collections::BTreeMap;
+//! Emission: a planned method becomes Rust statements, its locals named by
+//! [`crate::naming`].
 
 use chainrule_grammar::model::{Net, Scalar};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::diff::Adjoints;
 use crate::ir::{Binary, Graph, Id, Op, Shape, Unary, unary_name};
-use crate::lower::{Lowered, Owner};
+use crate::lower::Lowered;
+use crate::naming::{self, Role};
 use crate::plan::{MethodSpec, Place, Plan, Term, is_product};
 
 /// Accumulators per reduction in loop form, as in the runtime's kernels.
 const LANES: usize = 8;
 /// Reductions at most this long are written out term by term even in loop form.
 const SHORT_SUM: usize = 4;
-
-/// What a node is to a reader, for naming it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// The value of the user's `let name`.
-    Value(String),
-    /// The adjoint `∂L/∂name` of a named value or of the input.
-    Adjoint(String),
-    /// An unnamed forward value built in a `let` or in the loss.
-    Forward(Owner),
-    /// An unnamed node built by the chain rule for a forward node with this owner.
-    Backward(Option<Owner>),
-    /// Anything else.
-    Other,
-}
-
-/// The roles of every node of a lowered net.
-pub fn roles(net: &Net, low: &Lowered, adjoints: &[&Adjoints], extra: &[(Id, Role)]) -> Vec<Role> {
-    let g = &low.graph;
-    let mut roles = vec![Role::Other; g.len()];
-    for (id, owner) in low.owners.iter().enumerate() {
-        if let Some(owner) = owner {
-            roles[id] = Role::Forward(*owner);
-        }
-    }
-    for adj in adjoints {
-        for &(created, by) in &adj.created_by {
-            if roles[created.index()] == Role::Other {
-                roles[created.index()] =
-                    Role::Backward(low.owners.get(by.index()).copied().flatten());
-            }
-        }
-    }
-    for adj in adjoints {
-        for (i, binding) in net.lets.iter().enumerate().rev() {
-            if let Some(Some(total)) = adj.total.get(low.lets[i].index())
-                && !g.op(*total).is_leaf()
-            {
-                roles[total.index()] = Role::Adjoint(binding.name.clone());
-            }
-        }
-    }
-    for (id, role) in extra {
-        roles[id.index()] = role.clone();
-    }
-    // Earlier lets win when two share one node.
-    for (i, binding) in net.lets.iter().enumerate().rev() {
-        let id = low.lets[i];
-        if !g.op(id).is_leaf() {
-            roles[id.index()] = Role::Value(binding.name.clone());
-        }
-    }
-    roles
-}
 
 /// One element index: a literal (unrolled code) or a loop counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,32 +94,7 @@ impl<'a> Emitter<'a> {
     /// Prepares to emit a planned method, naming every stored node.
     pub fn new(net: &'a Net, low: &'a Lowered, plan: &'a Plan, roles: &[Role]) -> Self {
         let g = &low.graph;
-        let mut names = vec![None; g.len()];
-        let mut counters: BTreeMap<String, usize> = BTreeMap::new();
-        let mut numbered = |prefix: String| {
-            let k = counters.entry(prefix.clone()).or_insert(0);
-            *k += 1;
-            format!("{prefix}{k}")
-        };
-        let owner_name = |o: Owner| match o {
-            Owner::Let(i) => net.lets[i].name.clone(),
-            Owner::Loss => String::new(),
-        };
-        for id in g.ids() {
-            if plan.place[id.index()] != Place::Let {
-                continue;
-            }
-            let name = match &roles[id.index()] {
-                Role::Value(n) => format!("v_{n}"),
-                Role::Adjoint(n) => format!("d_{n}"),
-                Role::Forward(Owner::Loss) => numbered("__loss_".into()),
-                Role::Forward(o) => numbered(format!("__v_{}_", owner_name(*o))),
-                Role::Backward(Some(Owner::Loss)) => numbered("__dloss_".into()),
-                Role::Backward(Some(o)) => numbered(format!("__d_{}_", owner_name(*o))),
-                Role::Backward(None) | Role::Other => numbered("__t_".into()),
-            };
-            names[id.index()] = Some(Ident::new(&name, Span::call_site()));
-        }
+        let names = naming::locals(net, plan, roles);
         let scalar_ty = match net.scalar {
             Scalar::F32 => quote!(::core::primitive::f32),
             Scalar::F64 => quote!(::core::primitive::f64),

@@ -7,9 +7,10 @@ use quote::{format_ident, quote};
 
 use crate::diff::{differentiate, sum_terms};
 use crate::docs;
-use crate::emit::{Emitter, Role, lit, roles, shape_ty, zero_of};
+use crate::emit::{Emitter, lit, shape_ty, zero_of};
 use crate::ir::Id;
 use crate::lower::lower;
+use crate::naming::{Role, roles};
 use crate::plan::{MethodSpec, Sink, cost, plan};
 
 /// The code of one net.
@@ -50,16 +51,21 @@ pub fn generate(net: &Net) -> TokenStream {
         sinks: vec![],
     };
     let unrolled = cost(&low.graph, &backward) <= net.unroll as u64;
+    // Each method names nodes by its own differentiation: with seed 1 the adjoint of `y`
+    // can be a forward value (the residual `y − t`) that `backward` stores too.
+    let created = [&adjoints, &input_adjoints];
+    let forward_roles = roles(net, &low, &created, None, &[]);
+    let backward_roles = roles(net, &low, &created, Some(&adjoints), &[]);
     let extra: Vec<(Id, Role)> = d_input
         .filter(|d| !low.graph.op(*d).is_leaf())
         .map(|d| (d, Role::Adjoint(net.input.name.clone())))
         .into_iter()
         .collect();
-    let roles = roles(net, &low, &[&adjoints, &input_adjoints], &extra);
+    let input_roles = roles(net, &low, &created, Some(&input_adjoints), &extra);
 
-    let body = |spec: &MethodSpec| {
+    let body = |spec: &MethodSpec, roles: &[Role]| {
         let p = plan(&low.graph, spec, unrolled);
-        let e = Emitter::new(net, &low, &p, &roles);
+        let e = Emitter::new(net, &low, &p, roles);
         let (stmts, returns) = e.body(spec);
         quote! {
             #[allow(unused_imports)]
@@ -74,20 +80,20 @@ pub fn generate(net: &Net) -> TokenStream {
         &low,
         &backward,
         &backward_plan,
-        &roles,
+        &backward_roles,
         &adjoints.total,
     );
 
     let types = Types::new(net);
-    let forward_body = body(&forward);
-    let loss_body = body(&loss);
-    let backward_body = body(&backward);
+    let forward_body = body(&forward, &forward_roles);
+    let loss_body = body(&loss, &forward_roles);
+    let backward_body = body(&backward, &backward_roles);
     let input_gradient_body = if input_gradient.returns.is_empty() {
         // The loss does not depend on the input.
         let z = zero_of(net.scalar, net.input.shape);
         quote!(#z)
     } else {
-        body(&input_gradient)
+        body(&input_gradient, &input_roles)
     };
     items(
         net,

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod generate;
 pub mod ir;
 pub mod lower;
+pub mod naming;
 pub mod plan;
 pub mod simplify;
 

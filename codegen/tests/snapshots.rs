@@ -126,3 +126,25 @@ fn large_net_in_loop_form() {
         "#
     ));
 }
+
+/// Issue 7's minimal case: with seed 1 the adjoint of `y` is the stored residual `y − t`,
+/// which `backward` also stores under a forward name; the scaled adjoint `d_y` must read
+/// that residual, not itself.
+#[test]
+fn regression_residual_in_loop_form() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[scalar(f64)]
+        #[chainrule(unroll = 1)]
+        net Min1 {
+            input x: [2];
+            target t: [2];
+            param w: [2];
+            param b: [2];
+            let y = w * x + b;
+            output y;
+            loss mse(y, t);
+        }
+        "#
+    ));
+}
