@@ -296,6 +296,26 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
             total * scale
         }
     };
+    let loss_batch = if has_target {
+        quote! {
+            pub fn loss_batch(&self, xs: &[#in_ty], ts: &[#tgt_ty]) -> #t_ty {
+                <Self as ::chainrule::Network>::loss_batch(self, xs, ts)
+            }
+        }
+    } else {
+        quote! {
+            pub fn loss_batch(&self, xs: &[#in_ty]) -> #t_ty {
+                if xs.is_empty() {
+                    return 0.0;
+                }
+                let mut total = 0.0;
+                for x in xs {
+                    total += Self::loss(self, x);
+                }
+                total / (xs.len() as #t_ty)
+            }
+        }
+    };
     let loss_in_trait = if has_target {
         quote!(Self::loss(self, x, t))
     } else {
@@ -398,6 +418,21 @@ fn items(net: &Net, types: &Types, bodies: Bodies) -> TokenStream {
             pub fn input_gradient(&self, x: &#in_ty, #t_param) -> #in_ty {
                 #input_gradient
             }
+
+            /// Writes `forward` of each input to the matching slot of `ys`; allocates
+            /// nothing.
+            ///
+            /// # Panics
+            /// If `xs` and `ys` differ in length.
+            pub fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty]) {
+                <Self as ::chainrule::Network>::forward_batch(self, xs, ys)
+            }
+
+            /// The mean loss over the batch; zero for an empty batch. Allocates nothing.
+            ///
+            /// # Panics
+            /// If the batch has more inputs than targets or the other way round.
+            #loss_batch
 
             /// Adds the gradient of the mean loss over the batch to `grad` and returns that
             /// mean; allocates nothing. An empty batch adds nothing and returns zero.

@@ -97,6 +97,45 @@ pub trait Network: Clone + core::fmt::Debug + PartialEq + Send + Sync + 'static 
         self.backward_scaled(x, t, Self::Scalar::ONE, grad)
     }
 
+    /// Writes `forward` of each input to the matching slot of `ys`.
+    ///
+    /// # Panics
+    /// If `xs` and `ys` differ in length.
+    fn forward_batch(&self, xs: &[Self::Input], ys: &mut [Self::Output]) {
+        assert_eq!(
+            xs.len(),
+            ys.len(),
+            "forward_batch: {} inputs but {} output slots",
+            xs.len(),
+            ys.len()
+        );
+        for (x, y) in xs.iter().zip(ys) {
+            *y = self.forward(x);
+        }
+    }
+
+    /// The mean loss over the batch; zero for an empty batch.
+    ///
+    /// # Panics
+    /// If `xs` and `ts` differ in length.
+    fn loss_batch(&self, xs: &[Self::Input], ts: &[Self::Target]) -> Self::Scalar {
+        assert_eq!(
+            xs.len(),
+            ts.len(),
+            "loss_batch: {} inputs but {} targets",
+            xs.len(),
+            ts.len()
+        );
+        if xs.is_empty() {
+            return Self::Scalar::ZERO;
+        }
+        let mut total = Self::Scalar::ZERO;
+        for (x, t) in xs.iter().zip(ts) {
+            total += self.loss(x, t);
+        }
+        total / Self::Scalar::from_f64(xs.len() as f64)
+    }
+
     /// Adds the gradient of the mean loss over the batch to `grad` and returns that mean.
     /// An empty batch adds nothing and returns zero.
     ///

@@ -85,6 +85,12 @@ fn generated_methods_allocate_nothing() {
     assert_no_alloc("Xor::backward_batch", || {
         std::hint::black_box(xor.backward_batch(&xs, &ts, &mut g));
     });
+    let mut ys = [[0.0f32]; 2];
+    assert_no_alloc("Xor::forward_batch and loss_batch", || {
+        xor.forward_batch(&xs, &mut ys);
+        std::hint::black_box(&ys);
+        std::hint::black_box(xor.loss_batch(&xs, &ts));
+    });
     assert_no_alloc("Xor::new and zeros", || {
         std::hint::black_box(Xor::new(7));
         std::hint::black_box(Xor::zeros());
@@ -116,6 +122,12 @@ fn generated_methods_allocate_nothing() {
     assert_no_alloc("Deep::backward_batch", || {
         std::hint::black_box(deep.backward_batch(&xs, &ts, &mut g));
     });
+    let mut ys = [[0.0f32; 10]; 3];
+    assert_no_alloc("Deep::forward_batch and loss_batch", || {
+        deep.forward_batch(&xs, &mut ys);
+        std::hint::black_box(&ys);
+        std::hint::black_box(deep.loss_batch(&xs, &ts));
+    });
 
     let energy = Energy::new(3);
     let mut g = Energy::zeros();
@@ -126,5 +138,6 @@ fn generated_methods_allocate_nothing() {
         std::hint::black_box(energy.backward(&x, &mut g));
         std::hint::black_box(energy.input_gradient(&x));
         std::hint::black_box(energy.backward_batch(&[x, x], &mut g));
+        std::hint::black_box(energy.loss_batch(&[x, x]));
     });
 }
