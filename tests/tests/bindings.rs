@@ -184,13 +184,16 @@ fn the_checker_sees_a_name_bound_twice() {
 }
 
 #[test]
-fn issue_7_nets_bind_each_name_once() {
+fn issue_7_and_audit_nets_bind_each_name_once() {
     for net in [
         "#[scalar(f64)] #[chainrule(unroll = 1)] net Min1 { input x: [2]; target t: [2]; param w: [2]; param b: [2]; let y = w * x + b; output y; loss mse(y, t); }",
         "net Unr2 { input x: [3]; param w: [3]; param b: [3]; param q: [3]; param r: [3]; let y = w * x + b; output y; loss sum(y * tanh(q * x + r)); }",
         "pub net Reg { input x: [16]; target t: [2]; let h = dense(x, 32, tanh); let y = dense(h, 2); output y; loss mse(y, t); }",
         "net Half { input x: [3]; target t: [3]; param w: [3]; let y = w * x; output y; loss 0.5 * sum((y - t) ^ 2); }",
         "net Lin { input x: [3]; target t: [3]; param w: [3]; let y = w * x; output y; loss sum(y * t); }",
+        "net Twin { input x: [3]; target t: [3]; param w: [3]; param b: [3]; let a = w * x + b; let y = w * x + b; output y; loss mse(y, t) + 0.1 * sum(a); }",
+        "net Cross { input x: [3]; param w: [3]; param q: [3]; let y = w * x; let z = tanh(q * x); output y; loss sum(y * z); }",
+        "net Names { input x: [3]; target t: [3]; param w: [3]; param b: [3]; let y = w * x + b; let y_1 = tanh(y); let d_y = y_1 * y; let v_y = 2 * d_y; output v_y; loss 0.5 * sum((v_y - t) ^ 2) + mse(y, t); }",
     ] {
         assert_no_rebinding(net);
     }

@@ -87,8 +87,7 @@ fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     }
 }
 
-/// Every gradient path of one compiled net against JAX and central differences, at the
-/// reference point and, for the batch, at two more samples around it.
+/// Every gradient path of one compiled net against JAX, then against central differences.
 fn check<N: Network<Scalar = f64>>(
     reference: &Reference,
     x: N::Input,
@@ -98,8 +97,6 @@ fn check<N: Network<Scalar = f64>>(
 ) {
     let net: N = at_reference();
     let name = N::NAME;
-
-    // backward against JAX; the gradient must be non-zero, as JAX's is.
     let mut grad = N::zeros();
     let loss = net.backward(&x, &t, &mut grad);
     assert!(
@@ -116,8 +113,29 @@ fn check<N: Network<Scalar = f64>>(
         grad.as_slice().iter().any(|g| *g != 0.0),
         "{name}: zero gradient"
     );
-    // ... and against central differences of the compiled loss.
-    common::check_params(&net, &x, &t);
+    let dx = flat(&net.input_gradient(&x, &t));
+    assert_close(
+        &format!("{name} input_gradient"),
+        &dx,
+        reference.input,
+        1e-10,
+    );
+    check_against_differences(&net, x, t, flat, unflat);
+}
+
+/// `backward`, `backward_scaled` with a scale other than 1 into a non-zero gradient,
+/// `input_gradient`, and `backward_batch` over three samples, each against central
+/// differences of the compiled `loss`.
+fn check_against_differences<N: Network<Scalar = f64>>(
+    net: &N,
+    x: N::Input,
+    t: N::Target,
+    flat: fn(&N::Input) -> Vec<f64>,
+    unflat: fn(&[f64]) -> N::Input,
+) {
+    let name = N::NAME;
+    let grad = common::check_params(net, &x, &t);
+    common::check_input(net, &x, &t, flat, unflat);
 
     // backward_scaled adds scale · ∂L/∂θ to whatever the gradient held.
     let scale = 0.37;
@@ -128,7 +146,7 @@ fn check<N: Network<Scalar = f64>>(
     let mut scaled = start.clone();
     let scaled_loss = net.backward_scaled(&x, &t, scale, &mut scaled);
     assert!(
-        rel_err(scaled_loss, reference.loss) <= 1e-12,
+        rel_err(scaled_loss, net.loss(&x, &t)) <= 1e-12,
         "{name}: scaled loss"
     );
     let added: Vec<f64> = scaled
@@ -137,18 +155,8 @@ fn check<N: Network<Scalar = f64>>(
         .zip(start.as_slice())
         .map(|(s, g)| s - g)
         .collect();
-    let want: Vec<f64> = reference.params.iter().map(|g| scale * g).collect();
+    let want: Vec<f64> = grad.as_slice().iter().map(|g| scale * g).collect();
     assert_close(&format!("{name} backward_scaled"), &added, &want, 1e-10);
-
-    // input_gradient against JAX and central differences.
-    let dx = flat(&net.input_gradient(&x, &t));
-    assert_close(
-        &format!("{name} input_gradient"),
-        &dx,
-        reference.input,
-        1e-10,
-    );
-    common::check_input(&net, &x, &t, flat, unflat);
 
     // backward_batch: the mean of the per-sample finite-difference gradients.
     let xs: Vec<N::Input> = [0.0, 0.3, -0.45]
@@ -249,4 +257,45 @@ fn the_reported_net_passes_gradcheck() {
     for (b, g) in batch.as_slice().iter().zip(grad.as_slice()) {
         assert!((b - g).abs() <= 1e-6 * g.abs().max(1.0), "batch {b} vs {g}");
     }
+}
+
+// The audit of issue 7: every other way a value could be read under another's name.
+
+// Two lets that are one node: the later one has no local of its own.
+both_forms!(TwinLoop, TwinUnrolled {
+    input x: [3]; target t: [3]; param w: [3]; param b: [3];
+    let a = w * x + b; let y = w * x + b;
+    output y; loss mse(y, t) + 0.1 * sum(a);
+});
+// Each let's adjoint is the other let's value: `∂L/∂y = z`, `∂L/∂z = y`.
+both_forms!(CrossLoop, CrossUnrolled {
+    input x: [3]; param w: [3]; param q: [3];
+    let y = w * x; let z = tanh(q * x);
+    output y; loss sum(y * z);
+});
+// User names that spell the generated ones.
+both_forms!(NamesLoop, NamesUnrolled {
+    input x: [3]; target t: [3]; param w: [3]; param b: [3];
+    let y = w * x + b; let y_1 = tanh(y); let d_y = y_1 * y; let v_y = 2 * d_y;
+    output v_y; loss 0.5 * sum((v_y - t) ^ 2) + mse(y, t);
+});
+// An input gradient whose total is a forward value of the loss.
+both_forms!(ResidualInputLoop, ResidualInputUnrolled {
+    input x: [3]; target t: [3]; param w: [3];
+    let y = x + w; output y; loss mse(y, t);
+});
+
+#[test]
+fn audit_nets_agree_with_finite_differences_in_both_forms() {
+    fn run<N: Network<Scalar = f64, Input = [f64; 3]>>(t: N::Target) {
+        check_against_differences(&at_reference::<N>(), input(), t, vec_of, array_of);
+    }
+    run::<TwinLoop>(target());
+    run::<TwinUnrolled>(target());
+    run::<CrossLoop>(());
+    run::<CrossUnrolled>(());
+    run::<NamesLoop>(target());
+    run::<NamesUnrolled>(target());
+    run::<ResidualInputLoop>(target());
+    run::<ResidualInputUnrolled>(target());
 }
