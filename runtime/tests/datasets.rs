@@ -45,6 +45,43 @@ fn iris_is_fishers_set() {
 }
 
 #[test]
+fn diabetes_is_efrons_set() {
+    let d = common::diabetes();
+    assert_eq!(d.len(), 442);
+    let ys: Vec<f64> = d.targets.iter().map(|t| t[0]).collect();
+    // Disease progression: whole numbers from 25 to 346, mean 152.13.
+    assert!(ys.iter().all(|y| y.fract() == 0.0));
+    assert_eq!(ys.iter().copied().fold(f64::MAX, f64::min), 25.0);
+    assert_eq!(ys.iter().copied().fold(0.0, f64::max), 346.0);
+    let mean = ys.iter().sum::<f64>() / 442.0;
+    assert!((mean - 152.13).abs() < 0.01, "{mean}");
+    assert_eq!(ys[0], 151.0);
+}
+
+#[test]
+fn regression_splits_standardize_inputs_and_target_with_training_statistics() {
+    let d = common::diabetes();
+    let (mut train, mut test) = d.split(0.2, 1);
+    assert_eq!((train.len(), test.len()), (354, 88));
+    let raw: Vec<f64> = test.targets.iter().map(|t| t[0]).collect();
+    let s = train.standardize(&mut [&mut test]);
+    let columns = (0..10).map(|j| train.inputs.iter().map(|x| x[j]).collect::<Vec<_>>());
+    for col in columns.chain(std::iter::once(
+        train.targets.iter().map(|t| t[0]).collect(),
+    )) {
+        let mean = col.iter().sum::<f64>() / 354.0;
+        let var = col.iter().map(|v| v * v).sum::<f64>() / 354.0;
+        assert!(
+            mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-12,
+            "{mean} {var}"
+        );
+    }
+    for (t, r) in test.targets.iter().zip(&raw) {
+        assert!((s.undo(t[0]) - r).abs() < 1e-9);
+    }
+}
+
+#[test]
 fn splits_are_seeded_and_standardising_uses_training_statistics() {
     let d = common::iris();
     let (mut train, mut test) = d.split(0.2, 7);

@@ -9,6 +9,9 @@
 
 // `main` and what only it uses are dead code here.
 #[allow(dead_code)]
+#[path = "../examples/diabetes.rs"]
+mod diabetes;
+#[allow(dead_code)]
 #[path = "../examples/digits.rs"]
 mod digits;
 #[allow(dead_code)]
@@ -60,4 +63,30 @@ fn digits_example_reaches_95_percent_held_out_and_writes_its_files() {
 fn iris_example_classifies_held_out_flowers() {
     let (_, held_out) = iris::run(iris::Settings::QUICK).unwrap();
     assert!(held_out >= iris::MIN_ACCURACY, "{held_out}");
+}
+
+#[test]
+fn diabetes_example_regresses_and_passes_gradcheck() {
+    let outcome = diabetes::run(diabetes::Settings::QUICK).unwrap();
+    assert_eq!(
+        outcome.history.epochs.len(),
+        diabetes::Settings::QUICK.epochs
+    );
+    // All-zero gradients, issue 7's bug, would leave the loss where it started: a factor of 1.
+    assert!(
+        outcome.loss_factor() >= diabetes::MIN_LOSS_FACTOR,
+        "training loss {} -> {}",
+        outcome.initial_loss,
+        outcome.final_loss
+    );
+    assert!(
+        outcome.held_out_r2 >= diabetes::MIN_R2,
+        "{}",
+        outcome.held_out_r2
+    );
+    assert!(outcome.held_out_mse < outcome.baseline_mse);
+    assert_eq!(outcome.gradchecks.len(), 2 * diabetes::GRADCHECK_SAMPLES);
+    for report in &outcome.gradchecks {
+        report.assert_passed();
+    }
 }

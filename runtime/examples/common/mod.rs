@@ -5,6 +5,8 @@
 //! - Digits: the 8×8 UCI handwritten digits, 1797 images with pixels 0..=16, bundled in
 //!   `smartcore` (feature `datasets`, file `src/dataset/digits.xy`).
 //! - Iris: Fisher's 150 flowers, 4 measurements, 3 species, from the same crate.
+//! - Diabetes: Efron et al.'s 442 patients, 10 measurements, and a real-valued measure of
+//!   disease progression a year later, from the same crate: a regression task.
 //! - The PNG is drawn by `plotters`' bitmap backend; text uses its `ab_glyph` renderer
 //!   with DejaVu Sans from the `dejavu` crate, so nothing is looked up on the machine.
 #![allow(dead_code)]
@@ -40,11 +42,8 @@ impl<const D: usize, const K: usize> Labelled<D, K> {
     /// Shuffles with `seed` and cuts off the last `test_fraction` as a test set, so the
     /// split is the same on every run and every machine.
     pub fn split(&self, test_fraction: f64, seed: u64) -> (Self, Self) {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        chainrule::shuffle(&mut order, seed);
-        let test = (self.len() as f64 * test_fraction).round() as usize;
-        let (train, held) = order.split_at(self.len() - test);
-        (self.select(train), self.select(held))
+        let (train, held) = split_rows(self.len(), test_fraction, seed);
+        (self.select(&train), self.select(&held))
     }
 
     fn select(&self, rows: &[usize]) -> Self {
@@ -75,6 +74,106 @@ impl<const D: usize, const K: usize> Labelled<D, K> {
             }
         }
     }
+}
+
+/// Shuffles the row numbers `0..len` with `seed` and cuts off the last `test_fraction` of
+/// them: the training rows, then the test rows.
+fn split_rows(len: usize, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..len).collect();
+    chainrule::shuffle(&mut order, seed);
+    let test = (len as f64 * test_fraction).round() as usize;
+    let held = order.split_off(len - test);
+    (order, held)
+}
+
+/// A regression data set: inputs and one real-valued target per sample, in `f64`.
+#[derive(Clone, Debug)]
+pub struct Regression<const D: usize> {
+    pub inputs: Vec<[f64; D]>,
+    pub targets: Vec<[f64; 1]>,
+}
+
+/// The affine map standardizing did to a value: `standardized = (value - mean) / sd`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scaling {
+    pub mean: f64,
+    pub sd: f64,
+}
+
+impl Scaling {
+    /// The mean and (population) standard deviation of `values`.
+    fn of(values: impl Iterator<Item = f64> + Clone) -> Self {
+        let n = values.clone().count() as f64;
+        let mean = values.clone().sum::<f64>() / n;
+        let var = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        Self {
+            mean,
+            sd: var.sqrt().max(1e-12),
+        }
+    }
+
+    /// Back from standardized units to the original ones.
+    pub fn undo(&self, standardized: f64) -> f64 {
+        standardized * self.sd + self.mean
+    }
+}
+
+impl<const D: usize> Regression<D> {
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Shuffles with `seed` and cuts off the last `test_fraction` as a test set, the same
+    /// way as [`Labelled::split`].
+    pub fn split(&self, test_fraction: f64, seed: u64) -> (Self, Self) {
+        let (train, held) = split_rows(self.len(), test_fraction, seed);
+        (self.select(&train), self.select(&held))
+    }
+
+    fn select(&self, rows: &[usize]) -> Self {
+        Self {
+            inputs: rows.iter().map(|&i| self.inputs[i]).collect(),
+            targets: rows.iter().map(|&i| self.targets[i]).collect(),
+        }
+    }
+
+    /// Rescales every feature and the target to mean 0 and standard deviation 1 with the
+    /// statistics of `self` (the training set), applies the same to `others` (test sets),
+    /// and returns the target's scaling, to turn predictions back into original units.
+    pub fn standardize(&mut self, others: &mut [&mut Self]) -> Scaling {
+        for j in 0..D {
+            let s = Scaling::of(self.inputs.iter().map(|x| x[j]));
+            for set in std::iter::once(&mut *self).chain(others.iter_mut().map(|s| &mut **s)) {
+                for x in &mut set.inputs {
+                    x[j] = (x[j] - s.mean) / s.sd;
+                }
+            }
+        }
+        let s = Scaling::of(self.targets.iter().map(|t| t[0]));
+        for set in std::iter::once(&mut *self).chain(others.iter_mut().map(|s| &mut **s)) {
+            for t in &mut set.targets {
+                t[0] = (t[0] - s.mean) / s.sd;
+            }
+        }
+        s
+    }
+}
+
+/// The 442 diabetes patients: age, sex, body mass index, blood pressure and six blood
+/// serum measurements (already centred and scaled in the crate), and the disease
+/// progression a year later (a whole number from 25 to 346).
+pub fn diabetes() -> Regression<10> {
+    let data = smartcore::dataset::diabetes::load_dataset();
+    assert_eq!((data.num_samples, data.num_features), (442, 10));
+    let inputs = data
+        .data
+        .chunks_exact(10)
+        .map(|row| std::array::from_fn(|i| f64::from(row[i])))
+        .collect();
+    // smartcore keeps the target as a u32.
+    let targets = data.target.iter().map(|&y| [f64::from(y)]).collect();
+    Regression { inputs, targets }
 }
 
 /// The 1797 UCI digits, pixels scaled from 0..=16 to 0..=1, ten classes.
