@@ -7,7 +7,10 @@
 //! `tanh' = 1 − tanh²`, `exp' = exp`), so backward reuses forward values instead of
 //! recomputing them.
 
-use crate::ir::{Binary, Graph, Id, Op, Shape, Unary};
+use chainrule_grammar::model::BinOp;
+use chainrule_grammar::ops::{Term, derivative};
+
+use crate::ir::{Applied, Binary, Graph, Id, Op, Shape, Unary};
 
 /// The adjoints of one differentiation.
 #[derive(Clone, Debug)]
@@ -77,38 +80,19 @@ fn active_nodes(g: &Graph, loss: Id) -> Vec<bool> {
 pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
     let node = g.node(y);
     match node.op {
-        Op::Unary(f, a) => {
-            let d = match f {
-                Unary::Neg => return vec![(a, g.neg(gy))],
-                Unary::Exp => y,                             // (eᵃ)' = eᵃ
-                Unary::Ln => return vec![(a, g.div(gy, a))], // (ln a)' = 1/a
-                Unary::Sqrt => {
-                    let half = g.scale(gy, 0.5); // (√a)' = 1/(2√a)
-                    return vec![(a, g.div(half, y))];
-                }
-                Unary::Abs => g.unary(Unary::Sign, a), // |a|' = sign a, 0 at 0
-                Unary::Sin => g.unary(Unary::Cos, a),  // sin' = cos
-                Unary::Cos => {
-                    let s = g.unary(Unary::Sin, a); // cos' = −sin
-                    g.neg(s)
-                }
-                Unary::Tanh => {
-                    let one = g.constant(1.0); // tanh' = 1 − tanh²
-                    let sq = g.unary(Unary::Square, y);
-                    g.sub(one, sq)
-                }
-                Unary::Sigmoid => {
-                    let one = g.constant(1.0); // σ' = σ(1 − σ)
-                    let c = g.sub(one, y);
-                    g.mul(y, c)
-                }
-                Unary::Relu => g.unary(Unary::Step, y), // relu' = [a > 0], 0 at 0
-                Unary::Softplus => g.unary(Unary::Sigmoid, a), // softplus' = σ
-                Unary::Square => g.scale(a, 2.0),       // (a²)' = 2a
-                Unary::Step | Unary::Sign => return vec![], // flat almost everywhere
-            };
+        Op::Unary(Unary::Neg, a) => vec![(a, g.neg(gy))],
+        Op::Unary(Unary::Square, a) => {
+            let d = g.scale(a, 2.0); // (a²)' = 2a
             vec![(a, g.mul(gy, d))]
         }
+        // The table's derivative, over the operand `a` and the value `y`.
+        Op::Unary(Unary::Elem(f), a) => match derivative(f.id) {
+            Term::Num(0.0) => vec![], // flat almost everywhere
+            d => {
+                let d = build(g, d, f, a, y);
+                vec![(a, g.mul(gy, d))]
+            }
+        },
         Op::Binary(f, a, b) => {
             let (da, db) = match f {
                 Binary::Add => (Some(gy), Some(gy)),
@@ -124,7 +108,7 @@ pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
                     let bm1 = g.sub(b, one);
                     let p = g.binary(Binary::Pow, a, bm1);
                     let bp = g.mul(b, p);
-                    let ln = g.unary(Unary::Ln, a); // ∂aᵇ/∂b = aᵇ ln a
+                    let ln = g.apply("ln", a); // ∂aᵇ/∂b = aᵇ ln a
                     let yl = g.mul(y, ln);
                     (Some(g.mul(gy, bp)), Some(g.mul(gy, yl)))
                 }
@@ -135,11 +119,7 @@ pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
                     let gb = g.binary(Binary::MaxGrad, wb, wa);
                     (Some(g.mul(gy, ga)), Some(g.mul(gy, gb)))
                 }
-                Binary::LeakyRelu => {
-                    let d = g.binary(Binary::LeakyStep, a, b); // slope at and below 0
-                    (Some(g.mul(gy, d)), None)
-                }
-                Binary::MaxGrad | Binary::LeakyStep => (None, None),
+                Binary::MaxGrad => (None, None),
             };
             let mut out = Vec::new();
             for (operand, contribution) in [(a, da), (b, db)] {
@@ -201,5 +181,44 @@ pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
             vec![(a, g.sub(gy, ps))]
         }
         Op::Input | Op::Target | Op::Param(_) | Op::Seed | Op::Const(_) => vec![],
+    }
+}
+
+/// A derivative of the operator table as nodes: `x` is the operand, `y` the value, and
+/// parameters are `f`'s.
+fn build(g: &mut Graph, t: &Term, f: Applied, x: Id, y: Id) -> Id {
+    let param = |i: usize| f.params().nth(i).expect("a parameter of the row");
+    match t {
+        Term::X => x,
+        Term::Y => y,
+        Term::Param(i) => g.constant(param(*i)),
+        Term::Num(v) => g.constant(*v),
+        Term::Neg(a) => {
+            let a = build(g, a, f, x, y);
+            g.neg(a)
+        }
+        Term::Binary(op, a, b) => {
+            let (a, b) = (build(g, a, f, x, y), build(g, b, f, x, y));
+            match op {
+                BinOp::Add => g.add(a, b),
+                BinOp::Sub => g.sub(a, b),
+                BinOp::Mul => g.mul(a, b),
+                BinOp::Div => g.div(a, b),
+                BinOp::Pow => g.binary(Binary::Pow, a, b),
+                BinOp::MatMul => unreachable!("the table's derivatives are elementwise"),
+            }
+        }
+        Term::Call(id, operand, params) => {
+            let values: Vec<f64> = params
+                .iter()
+                .map(|p| match p {
+                    Term::Num(v) => *v,
+                    Term::Param(i) => param(*i),
+                    _ => unreachable!("parameters are numbers or parameters"),
+                })
+                .collect();
+            let operand = build(g, operand, f, x, y);
+            g.unary(Unary::Elem(Applied::new(*id, &values)), operand)
+        }
     }
 }

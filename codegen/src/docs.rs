@@ -89,7 +89,7 @@ fn doc_named(low: &Lowered, plan: &Plan, totals: &[Option<Id>], live: &[bool]) -
             named[id.index()] = true;
         }
         if let Op::Unary(f, a) = op {
-            let activation = !matches!(f, Unary::Neg | Unary::Square | Unary::Step | Unary::Sign);
+            let activation = matches!(f, Unary::Elem(e) if e.function().public);
             let forward = low.owners.get(a.index()).is_some_and(|o| o.is_some());
             if activation && forward && !g.op(a).is_leaf() {
                 named[a.index()] = true;
@@ -232,13 +232,13 @@ impl<'a> Printer<'a> {
             }
             Op::Unary(Unary::Neg, a) => (format!("−{}", wrap(sub(a), P_NEG)), P_NEG),
             Op::Unary(Unary::Square, a) => (format!("{}²", wrap(sub(a), P_ATOM)), P_ATOM),
-            Op::Unary(Unary::Step, a) => (format!("[{} > 0]", sub(a).0), P_ATOM),
-            Op::Unary(f, a) => {
-                let name = match f {
-                    Unary::Sigmoid => "σ",
-                    other => crate::ir::unary_name(other),
-                };
-                (format!("{name}({})", sub(a).0), P_ATOM)
+            Op::Unary(Unary::Elem(f), a) => {
+                let row = f.function();
+                let mut text = row.notation.replace("{x}", &sub(a).0);
+                for (p, v) in row.params.iter().zip(f.params()) {
+                    text = text.replace(&format!("{{{}}}", p.name), &v.to_string());
+                }
+                (text, P_ATOM)
             }
             Op::Binary(f, a, b) => {
                 let (ea, eb) = (sub(a), sub(b));

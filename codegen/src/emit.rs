@@ -271,6 +271,12 @@ impl<'a> Emitter<'a> {
                     prec: P_NEG,
                 }
             }
+            Op::Unary(Unary::Elem(f), a) => {
+                let args: Vec<Expr> = std::iter::once(self.elem(a, ix))
+                    .chain(f.params().map(|p| self.literal(p)))
+                    .collect();
+                self.call(f.name(), &args)
+            }
             Op::Unary(f, a) => self.call(unary_name(f), &[self.elem(a, ix)]),
             Op::Binary(f, a, b) => {
                 let (ea, eb) = (self.elem(a, ix), self.elem(b, ix));
@@ -283,8 +289,6 @@ impl<'a> Emitter<'a> {
                     Binary::Max => self.call("max", &[ea, eb]),
                     Binary::Min => self.call("min", &[ea, eb]),
                     Binary::MaxGrad => self.call("max_grad", &[ea, eb]),
-                    Binary::LeakyRelu => self.call("leaky_relu", &[ea, eb]),
-                    Binary::LeakyStep => self.call("leaky_step", &[ea, eb]),
                 }
             }
             Op::Broadcast(s) => self.elem(s, &[]),

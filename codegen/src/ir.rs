@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 pub use chainrule_grammar::model::Shape;
+pub use chainrule_grammar::ops::Applied;
 
 /// A node's index in its [`Graph`]; smaller ids never depend on larger ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,32 +32,10 @@ impl Id {
 pub enum Unary {
     /// `-x`.
     Neg,
-    /// `eˣ`.
-    Exp,
-    /// `ln x`.
-    Ln,
-    /// `√x`.
-    Sqrt,
-    /// `|x|`.
-    Abs,
-    /// `sin x`.
-    Sin,
-    /// `cos x`.
-    Cos,
-    /// `tanh x`.
-    Tanh,
-    /// `1 / (1 + e⁻ˣ)`.
-    Sigmoid,
-    /// `max(x, 0)`.
-    Relu,
-    /// `ln(1 + eˣ)`.
-    Softplus,
-    /// `x²`.
+    /// `x²`, what `x ^ 2` becomes.
     Square,
-    /// `relu'(x)`: 1 for `x > 0`, else 0.
-    Step,
-    /// `abs'(x)`: the sign of `x`, 0 at 0.
-    Sign,
+    /// A function of the operator table ([`chainrule_grammar::ops`]) with its parameters.
+    Elem(Applied),
 }
 
 /// Scalar functions of two arguments applied elementwise (scalars broadcast).
@@ -78,10 +57,6 @@ pub enum Binary {
     Min,
     /// `∂max(a, b)/∂a`: 1 if `a > b`, ½ at a tie, else 0.
     MaxGrad,
-    /// `leaky_relu(a, slope b)`.
-    LeakyRelu,
-    /// `leaky_relu'(a, slope b)`: 1 if `a > 0`, else `b`.
-    LeakyStep,
 }
 
 /// What a node computes.
@@ -288,7 +263,13 @@ impl Graph {
             Op::Const(bits) => {
                 let _ = write!(out, "{}", f64::from_bits(bits));
             }
-            Op::Unary(f, a) => list(unary_name(f), &[a], ""),
+            Op::Unary(f, a) => {
+                let params: String = match f {
+                    Unary::Elem(f) => f.params().map(|p| format!(" {p}")).collect(),
+                    _ => String::new(),
+                };
+                list(unary_name(f), &[a], &params)
+            }
             Op::Binary(f, a, b) => list(binary_name(f), &[a, b], ""),
             Op::Broadcast(a) => list("broadcast", &[a], &format!(" {}", node.shape)),
             Op::Sum(a) => list("sum", &[a], ""),
@@ -329,19 +310,8 @@ impl Graph {
 pub fn unary_name(f: Unary) -> &'static str {
     match f {
         Unary::Neg => "-",
-        Unary::Exp => "exp",
-        Unary::Ln => "ln",
-        Unary::Sqrt => "sqrt",
-        Unary::Abs => "abs",
-        Unary::Sin => "sin",
-        Unary::Cos => "cos",
-        Unary::Tanh => "tanh",
-        Unary::Sigmoid => "sigmoid",
-        Unary::Relu => "relu",
-        Unary::Softplus => "softplus",
         Unary::Square => "square",
-        Unary::Step => "step",
-        Unary::Sign => "sign",
+        Unary::Elem(f) => f.name(),
     }
 }
 
@@ -356,7 +326,5 @@ pub fn binary_name(f: Binary) -> &'static str {
         Binary::Max => "max",
         Binary::Min => "min",
         Binary::MaxGrad => "max_grad",
-        Binary::LeakyRelu => "leaky_relu",
-        Binary::LeakyStep => "leaky_step",
     }
 }

@@ -153,22 +153,8 @@ impl Lowering<'_> {
 
     fn call(&mut self, f: Func, a: &[Id]) -> Id {
         let g = &mut self.g;
-        let unary = |f: Unary, g: &mut Graph| g.unary(f, a[0]);
         match f {
-            Func::Exp => unary(Unary::Exp, g),
-            Func::Ln => unary(Unary::Ln, g),
-            Func::Sqrt => unary(Unary::Sqrt, g),
-            Func::Abs => unary(Unary::Abs, g),
-            Func::Sin => unary(Unary::Sin, g),
-            Func::Cos => unary(Unary::Cos, g),
-            Func::Tanh => unary(Unary::Tanh, g),
-            Func::Sigmoid => unary(Unary::Sigmoid, g),
-            Func::Relu => unary(Unary::Relu, g),
-            Func::Softplus => unary(Unary::Softplus, g),
-            Func::LeakyRelu(slope) => {
-                let s = g.constant(slope);
-                g.binary(Binary::LeakyRelu, a[0], s)
-            }
+            Func::Elem(f) => g.unary(Unary::Elem(f), a[0]),
             Func::Max => g.binary(Binary::Max, a[0], a[1]),
             Func::Min => g.binary(Binary::Min, a[0], a[1]),
             Func::Sum => g.sum(a[0]),
@@ -186,12 +172,12 @@ impl Lowering<'_> {
                 mean(g, sq)
             }
             Func::Bce => match g.op(a[0]) {
-                Op::Unary(Unary::Sigmoid, z) => bce_with_logits(g, z, a[1]),
+                Op::Unary(Unary::Elem(s), z) if s.is("sigmoid") => bce_with_logits(g, z, a[1]),
                 _ => bce(g, a[0], a[1]),
             },
             Func::BceWithLogits => bce_with_logits(g, a[0], a[1]),
             Func::CrossEntropy => {
-                let l = g.unary(Unary::Ln, a[0]);
+                let l = g.apply("ln", a[0]);
                 cross_entropy_of_logs(g, l, a[1])
             }
             Func::SoftmaxCrossEntropy => {
@@ -217,9 +203,9 @@ fn mean(g: &mut Graph, v: Id) -> Id {
 /// `−(1/n) Σ [t ln p + (1 − t) ln(1 − p)]`.
 fn bce(g: &mut Graph, p: Id, t: Id) -> Id {
     let one = g.constant(1.0);
-    let ln_p = g.unary(Unary::Ln, p);
+    let ln_p = g.apply("ln", p);
     let q = g.sub(one, p);
-    let ln_q = g.unary(Unary::Ln, q);
+    let ln_q = g.apply("ln", q);
     let u = g.sub(one, t);
     let a = g.mul(t, ln_p);
     let b = g.mul(u, ln_q);
@@ -230,7 +216,7 @@ fn bce(g: &mut Graph, p: Id, t: Id) -> Id {
 
 /// `(1/n) Σ [softplus(z) − t z]`: the same value as `bce(σ(z), t)` without overflow.
 fn bce_with_logits(g: &mut Graph, z: Id, t: Id) -> Id {
-    let sp = g.unary(Unary::Softplus, z);
+    let sp = g.apply("softplus", z);
     let tz = g.mul(t, z);
     let d = g.sub(sp, tz);
     mean(g, d)

@@ -80,13 +80,21 @@ impl Graph {
                 let c = self.neg(y);
                 return self.mul(x, c);
             }
-            (Unary::Square | Unary::Abs, Op::Unary(Unary::Neg, x)) => return self.unary(f, x),
-            (Unary::Ln, Op::Softmax(z)) => return self.log_softmax(z),
-            (Unary::Ln, Op::Unary(Unary::Exp, x)) => return x,
-            (Unary::Exp, Op::LogSoftmax(z)) => return self.softmax(z),
+            (Unary::Square, Op::Unary(Unary::Neg, x)) => return self.unary(f, x),
+            (Unary::Elem(e), Op::Unary(Unary::Neg, x)) if e.is("abs") => return self.unary(f, x),
+            (Unary::Elem(e), Op::Softmax(z)) if e.is("ln") => return self.log_softmax(z),
+            (Unary::Elem(e), Op::Unary(Unary::Elem(inner), x)) if e.is("ln") && inner.is("exp") => {
+                return x;
+            }
+            (Unary::Elem(e), Op::LogSoftmax(z)) if e.is("exp") => return self.softmax(z),
             _ => {}
         }
         self.intern(Op::Unary(f, a), shape)
+    }
+
+    /// The table's function `name` with its default parameters, elementwise.
+    pub fn apply(&mut self, name: &str, a: Id) -> Id {
+        self.unary(Unary::Elem(crate::ir::Applied::named(name)), a)
     }
 
     /// `f(a, b)` elementwise; a scalar operand broadcasts to the other's shape.
@@ -208,6 +216,14 @@ impl Graph {
             }
             if self.is_const(y, -1.0) {
                 return Some(self.neg(x));
+            }
+        }
+        // a·(1/b) = a/b, with one rounding fewer: what `ln' = 1/x` becomes.
+        for (x, y) in [(a, b), (b, a)] {
+            if let Op::Binary(Binary::Div, n, d) = self.op(y)
+                && self.is_const(n, 1.0)
+            {
+                return Some(self.div(x, d));
             }
         }
         match (self.op(a), self.op(b)) {
@@ -432,45 +448,8 @@ fn is_commutative(f: Binary) -> bool {
 pub fn fold_unary(f: Unary, x: f64) -> f64 {
     match f {
         Unary::Neg => -x,
-        Unary::Exp => x.exp(),
-        Unary::Ln => x.ln(),
-        Unary::Sqrt => x.sqrt(),
-        Unary::Abs => x.abs(),
-        Unary::Sin => x.sin(),
-        Unary::Cos => x.cos(),
-        Unary::Tanh => x.tanh(),
-        Unary::Sigmoid => {
-            if x >= 0.0 {
-                1.0 / (1.0 + (-x).exp())
-            } else {
-                x.exp() / (1.0 + x.exp())
-            }
-        }
-        Unary::Relu => {
-            if x > 0.0 {
-                x
-            } else {
-                0.0
-            }
-        }
-        Unary::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
         Unary::Square => x * x,
-        Unary::Step => {
-            if x > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Unary::Sign => {
-            if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                0.0
-            }
-        }
+        Unary::Elem(f) => f.value(x),
     }
 }
 
@@ -503,20 +482,6 @@ pub fn fold_binary(f: Binary, a: f64, b: f64) -> f64 {
                 0.5
             } else {
                 0.0
-            }
-        }
-        Binary::LeakyRelu => {
-            if a > 0.0 {
-                a
-            } else {
-                a * b
-            }
-        }
-        Binary::LeakyStep => {
-            if a > 0.0 {
-                1.0
-            } else {
-                b
             }
         }
     }

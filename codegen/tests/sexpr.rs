@@ -4,7 +4,7 @@
 //! (parameter, [2, 3]), numbers; `seed` is the adjoint of the loss.
 
 use chainrule_codegen::diff::{differentiate, sum_terms};
-use chainrule_codegen::ir::{Binary, Graph, Id, Op, Shape, Unary};
+use chainrule_codegen::ir::{Applied, Binary, Graph, Id, Op, Shape, Unary};
 
 struct Reader<'a> {
     tokens: Vec<&'a str>,
@@ -60,15 +60,7 @@ impl<'a> Reader<'a> {
             name => {
                 let f = match name {
                     "neg" => Unary::Neg,
-                    "exp" => Unary::Exp,
-                    "ln" => Unary::Ln,
-                    "sqrt" => Unary::Sqrt,
-                    "tanh" => Unary::Tanh,
-                    "sigmoid" => Unary::Sigmoid,
-                    "relu" => Unary::Relu,
-                    "softplus" => Unary::Softplus,
-                    "abs" => Unary::Abs,
-                    other => panic!("unknown head {other}"),
+                    other => Unary::Elem(Applied::named(other)),
                 };
                 let (f, a) = unary(f);
                 g.unary(f, a)

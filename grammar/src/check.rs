@@ -13,6 +13,7 @@ use proc_macro2::TokenStream;
 use crate::ast::{self, AttrKind, ExprKind as AstKind, NumValue, Span, StmtKind};
 use crate::diag::Ctxt;
 use crate::model::{self, BinOp, ExprKind, Func, Init, Scalar, Sym};
+use crate::ops;
 use crate::source::Source;
 
 /// Checks every item of an invocation: nets that pass become [`model::Net`]s, nets that fail
@@ -196,8 +197,9 @@ fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -
 enum Builtin {
     /// Elementwise with this many arguments, broadcasting scalars.
     Elem(Func, usize),
-    /// `leaky_relu(x)` or `leaky_relu(x, a)`, `a` a literal.
-    LeakyRelu,
+    /// A function of the table in [`crate::ops`]: one operand, then its literal
+    /// parameters.
+    Table(ops::FnId),
     /// Any shape to a scalar.
     Reduce(Func),
     /// `dot(a, b)`: equal shapes to a scalar.
@@ -213,17 +215,6 @@ enum Builtin {
 }
 
 const BUILTINS: &[(&str, Builtin)] = &[
-    ("exp", Builtin::Elem(Func::Exp, 1)),
-    ("ln", Builtin::Elem(Func::Ln, 1)),
-    ("sqrt", Builtin::Elem(Func::Sqrt, 1)),
-    ("abs", Builtin::Elem(Func::Abs, 1)),
-    ("sin", Builtin::Elem(Func::Sin, 1)),
-    ("cos", Builtin::Elem(Func::Cos, 1)),
-    ("tanh", Builtin::Elem(Func::Tanh, 1)),
-    ("sigmoid", Builtin::Elem(Func::Sigmoid, 1)),
-    ("relu", Builtin::Elem(Func::Relu, 1)),
-    ("softplus", Builtin::Elem(Func::Softplus, 1)),
-    ("leaky_relu", Builtin::LeakyRelu),
     ("max", Builtin::Elem(Func::Max, 2)),
     ("min", Builtin::Elem(Func::Min, 2)),
     ("sum", Builtin::Reduce(Func::Sum)),
@@ -244,7 +235,17 @@ const BUILTINS: &[(&str, Builtin)] = &[
 ];
 
 fn builtin(name: &str) -> Option<Builtin> {
-    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+    match ops::lookup(name) {
+        Some(id) if id.function().public => Some(Builtin::Table(id)),
+        _ => BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b),
+    }
+}
+
+/// Every built-in name users may call, for "did you mean" hints.
+fn builtin_names<'a>() -> impl Iterator<Item = &'a str> {
+    ops::public_names()
+        .chain(BUILTINS.iter().map(|(n, _)| *n))
+        .map(|n| -> &'a str { n })
 }
 
 /// Names from other libraries that users reach for, and what this language calls them.
@@ -1211,10 +1212,7 @@ impl<'a> ExprChecker<'a> {
                 d.describe()
             )
         } else {
-            let names = BUILTINS
-                .iter()
-                .map(|(n, _)| *n)
-                .chain(self.fns.iter().map(|u| u.name.as_str()));
+            let names = builtin_names().chain(self.fns.iter().map(|u| u.name.as_str()));
             did_you_mean(f, names)
         };
         self.cx
@@ -1259,7 +1257,7 @@ impl<'a> ExprChecker<'a> {
         args: &[ast::Expr],
     ) -> Option<Typed> {
         let f = name.text.as_str();
-        let elementwise = matches!(b, Builtin::Elem(..) | Builtin::LeakyRelu);
+        let elementwise = matches!(b, Builtin::Elem(..) | Builtin::Table(_));
         if self.in_fn() && !elementwise {
             // Reductions, vector functions and losses see whole tensors, which a `fn`
             // (applied to one scalar at a time) never has. Rejects: `fn f(x) = sum(x);`.
@@ -1273,7 +1271,7 @@ impl<'a> ExprChecker<'a> {
         }
         match b {
             Builtin::Elem(func, n) => self.elementwise(e, name, func, n, args),
-            Builtin::LeakyRelu => self.leaky_relu(e, args),
+            Builtin::Table(id) => self.table_call(e, id, args),
             Builtin::Dense => {
                 // `dense` declares parameters, which needs a name to derive theirs from.
                 // Rejects: `let y = sigmoid(dense(x, 3));`, `loss sum(dense(x, 1));`.
@@ -1398,30 +1396,47 @@ impl<'a> ExprChecker<'a> {
         Some(self.node(ExprKind::Call(func, args), sh))
     }
 
-    /// `leaky_relu(x)` or `leaky_relu(x, a)`: the slope is folded into the function, so it
-    /// must be a number. Rejects: `leaky_relu(x, a)` with a name `a`.
-    fn leaky_relu(&mut self, e: &ast::Expr, args: &[ast::Expr]) -> Option<Typed> {
-        if !self.arity(e, "leaky_relu", args, &[1, 2]) {
+    /// A function of the table: its operand, then its parameters, which are folded into
+    /// the function and so must be numbers. Rejects: `leaky_relu(x, a)` with a name `a`.
+    fn table_call(&mut self, e: &ast::Expr, id: ops::FnId, args: &[ast::Expr]) -> Option<Typed> {
+        let func = id.function();
+        let required = 1 + func.params.iter().filter(|p| p.default.is_none()).count();
+        let counts: Vec<usize> = (required..=1 + func.params.len()).collect();
+        if !self.arity(e, func.name, args, &counts) {
             return None;
         }
         let x = self.expr(args.first()?);
-        let slope = match args.get(1) {
-            None => Some(0.01),
-            Some(s) => literal(self.cx, s).or_else(|| {
-                if !is_literal(s) {
-                    self.cx.error(
-                        &s.span,
-                        format!(
-                            "the slope of `leaky_relu` must be a number literal, like `leaky_relu(x, 0.2)`, not {}",
-                            show(s)
-                        ),
-                    );
-                }
-                None
-            }),
-        };
-        let (x, slope) = (x?, slope?);
-        Some(self.node(ExprKind::Call(Func::LeakyRelu(slope), vec![x.e]), x.sh))
+        let mut params = Vec::with_capacity(func.params.len());
+        let mut ok = true;
+        for (k, p) in func.params.iter().enumerate() {
+            let value = match args.get(k + 1) {
+                None => p.default,
+                Some(a) => literal(self.cx, a).or_else(|| {
+                    if !is_literal(a) {
+                        self.cx.error(
+                            &a.span,
+                            format!(
+                                "the {} of `{}` must be a number literal, like `{}(x, 0.2)`, not {}",
+                                p.what,
+                                func.name,
+                                func.name,
+                                show(a)
+                            ),
+                        );
+                    }
+                    None
+                }),
+            };
+            match value {
+                Some(v) => params.push(v),
+                None => ok = false,
+            }
+        }
+        let x = x?;
+        ok.then(|| {
+            let applied = ops::Applied::new(id, &params);
+            self.node(ExprKind::Call(Func::Elem(applied), vec![x.e]), x.sh)
+        })
     }
 }
 
@@ -2147,8 +2162,16 @@ fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<Func> {
         return None;
     };
     match builtin(f) {
-        Some(Builtin::Elem(func, 1)) => return Some(func),
-        Some(Builtin::LeakyRelu) => return Some(Func::LeakyRelu(0.01)),
+        Some(Builtin::Table(id)) if id.function().params.iter().all(|p| p.default.is_some()) => {
+            return Some(Func::Elem(ops::Applied::named(f)));
+        }
+        Some(Builtin::Table(_)) => {
+            cx.error(
+                &a.span,
+                format!("`{f}` needs parameters, so it cannot be the activation of `dense`; apply it in its own `let`"),
+            );
+            return None;
+        }
         Some(Builtin::Elem(_, _)) => {
             cx.error(
                 &a.span,
@@ -2179,10 +2202,7 @@ fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<Func> {
         }
         None => {
             let hint = alias(f).map(|h| format!("; {h}")).unwrap_or_else(|| {
-                let names = BUILTINS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .chain(fns.iter().map(|u| u.name.as_str()));
+                let names = builtin_names().chain(fns.iter().map(|u| u.name.as_str()));
                 did_you_mean(f, names)
             });
             cx.error(&a.span, format!("unknown function `{f}`{hint}"));

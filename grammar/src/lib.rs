@@ -9,6 +9,7 @@ pub mod ast;
 pub mod check;
 pub mod diag;
 pub mod model;
+pub mod ops;
 pub mod parser;
 pub mod source;
 

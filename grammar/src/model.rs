@@ -121,28 +121,8 @@ pub enum BinOp {
 /// A function of the language, resolved.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Func {
-    /// `exp(x)`.
-    Exp,
-    /// `ln(x)`.
-    Ln,
-    /// `sqrt(x)`.
-    Sqrt,
-    /// `abs(x)`.
-    Abs,
-    /// `sin(x)`.
-    Sin,
-    /// `cos(x)`.
-    Cos,
-    /// `tanh(x)`.
-    Tanh,
-    /// `sigmoid(x)`.
-    Sigmoid,
-    /// `relu(x)`.
-    Relu,
-    /// `softplus(x)`.
-    Softplus,
-    /// `leaky_relu(x, a)` with the slope `a` folded in; one argument.
-    LeakyRelu(f64),
+    /// A function of the table in [`crate::ops`] with its parameters, elementwise.
+    Elem(crate::ops::Applied),
     /// `max(a, b)`, elementwise.
     Max,
     /// `min(a, b)`, elementwise.

@@ -80,7 +80,10 @@ fn sexpr(net: &Net, e: &Expr) -> String {
         ExprKind::Call(f, args) => {
             let name = match f {
                 Func::User(i) => net.fns[*i].name.clone(),
-                Func::LeakyRelu(a) => format!("leaky_relu:{a}"),
+                Func::Elem(f) if f.is("leaky_relu") => {
+                    format!("leaky_relu:{}", f.params().next().unwrap_or(f64::NAN))
+                }
+                Func::Elem(f) => f.name().to_string(),
                 f => snake(&format!("{f:?}")),
             };
             let args: Vec<String> = args.iter().map(|a| sexpr(net, a)).collect();
