@@ -70,6 +70,7 @@ pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec
                             .map(|v| src.tokens_in(v))
                             .unwrap_or_default(),
                         name,
+                        api: None,
                     });
                 }
             }

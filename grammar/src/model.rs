@@ -269,6 +269,24 @@ pub struct Stub {
     pub vis: TokenStream,
     /// The net's name.
     pub name: Ident,
+    /// The generated API's types, when the front end got far enough to know them all, so
+    /// the stub can have every method with its real signature.
+    pub api: Option<StubApi>,
+}
+
+/// The types of a failed net's generated API: what its stub's signatures need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StubApi {
+    /// The scalar type.
+    pub scalar: Scalar,
+    /// The input's shape.
+    pub input: Shape,
+    /// The target's shape, if the net declares one.
+    pub target: Option<Shape>,
+    /// The output's shape.
+    pub output: Shape,
+    /// Each parameter's name and shape, in `LAYOUT` order.
+    pub params: Vec<(String, Shape)>,
 }
 
 /// The default unroll budget, in scalar operations of forward plus backward.
