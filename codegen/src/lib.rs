@@ -2,6 +2,7 @@
 //! simplifies, and emits specialized Rust.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod diff;
 mod docs;
 pub mod emit;
@@ -14,7 +15,6 @@ pub mod plan;
 pub mod simplify;
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
 /// Expands one `network!` invocation. Never panics: user errors become `compile_error!`s
 /// next to stub types, so one mistake does not cascade into errors at every use.
@@ -28,12 +28,7 @@ pub fn expand(tokens: TokenStream) -> TokenStream {
         out.extend(generate::generate(net));
     }
     for stub in &front.stubs {
-        let vis = &stub.vis;
-        let name = &stub.name;
-        out.extend(quote! {
-            #[allow(dead_code)]
-            #vis struct #name {}
-        });
+        out.extend(generate::stub(stub));
     }
     out
 }
