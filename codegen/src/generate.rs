@@ -6,10 +6,12 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::api::{self, Api, Bodies, Field};
-use crate::diff::{differentiate, sum_terms};
+use std::collections::HashMap;
+
+use crate::diff::{Adjoints, differentiate, sum_terms};
 use crate::docs;
 use crate::emit::{Emitter, lit, zero_of};
-use crate::ir::Id;
+use crate::ir::{Graph, Id};
 use crate::lower::lower;
 use crate::naming::{Role, roles};
 use crate::plan::{MethodSpec, Sink, cost, plan};
@@ -21,10 +23,8 @@ pub fn generate(net: &Net) -> TokenStream {
     // Parameter gradients are scaled by `scale` (1 in `backward`, 1/B in a batch); the
     // input gradient is the plain derivative.
     let adjoints = differentiate(g, low.loss, low.seed);
-    let one = g.constant(1.0);
-    let input_adjoints = differentiate(g, low.loss, one);
-    let input_terms = &input_adjoints.terms[low.input.index()];
-    let d_input = (!input_terms.is_empty()).then(|| sum_terms(g, input_terms));
+    let input_adjoints = at_seed_one(g, &adjoints, low.input);
+    let d_input = input_adjoints.terms[low.input.index()].first().copied();
 
     let sinks: Vec<Sink> = low
         .params
@@ -106,6 +106,36 @@ pub fn generate(net: &Net) -> TokenStream {
             backward_doc,
         },
     )
+}
+
+/// The derivation at seed 1, for `input_gradient`: every total adjoint and the input's
+/// gradient rebuilt with `scale` replaced by 1, so the chain rule runs once per net. Each
+/// rebuilt node keeps the owner of the node it copies, for naming.
+fn at_seed_one(g: &mut Graph, scaled: &Adjoints, input: Id) -> Adjoints {
+    let input_terms = &scaled.terms[input.index()];
+    let d_input = (!input_terms.is_empty()).then(|| sum_terms(g, input_terms));
+    let before = g.len();
+    let roots = scaled.total.iter().flatten().chain(&d_input).copied();
+    let copy = g.with_seed(roots.collect::<Vec<_>>(), 1.0);
+    let by: HashMap<Id, Id> = scaled.created_by.iter().copied().collect();
+    let created_by = (0..copy.len())
+        .filter_map(|old| {
+            let new = copy[old]?;
+            let owner = by.get(&Id(old as u32))?;
+            (new.index() >= before).then_some((new, *owner))
+        })
+        .collect();
+    let mut terms = vec![Vec::new(); scaled.terms.len()];
+    terms[input.index()] = d_input.and_then(|d| copy[d.index()]).into_iter().collect();
+    Adjoints {
+        terms,
+        total: scaled
+            .total
+            .iter()
+            .map(|t| t.and_then(|t| copy[t.index()]))
+            .collect(),
+        created_by,
+    }
 }
 
 /// The stub of a failed net: the whole API when the front end knew its types, else an

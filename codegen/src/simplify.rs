@@ -438,6 +438,39 @@ impl Graph {
         let shape = self.shape(v);
         self.intern(Op::LogSoftmax(v), shape)
     }
+
+    /// Rebuilds everything `roots` reach with the seed replaced by the constant `seed`,
+    /// through the smart constructors, so the copy is simplified as if it had been built
+    /// with that seed. Returns each visited node's copy (unchanged nodes map to
+    /// themselves): the input gradient is the parameters' derivation at seed 1.
+    pub fn with_seed(&mut self, roots: impl IntoIterator<Item = Id>, seed: f64) -> Vec<Option<Id>> {
+        let live = self.reachable(roots);
+        let mut copy: Vec<Option<Id>> = vec![None; live.len()];
+        for id in (0..live.len() as u32).map(Id).filter(|id| live[id.index()]) {
+            let node = self.node(id);
+            let m = |x: Id| copy[x.index()].expect("children come first");
+            let new = match node.op {
+                Op::Seed => self.constant(seed),
+                op if op.is_leaf() => id,
+                Op::Unary(f, a) => self.unary(f, m(a)),
+                Op::Binary(f, a, b) => self.binary(f, m(a), m(b)),
+                Op::Broadcast(s) => self.broadcast(m(s), node.shape),
+                Op::Sum(a) => self.sum(m(a)),
+                Op::Transpose(a) => self.transpose(m(a)),
+                Op::Index(a, i, j) => self.index(m(a), i, j),
+                Op::Unindex(s, i, j) => self.unindex(m(s), node.shape, i, j),
+                Op::MatVec(w, x) => self.matvec(m(w), m(x)),
+                Op::VecMat(x, w) => self.vecmat(m(x), m(w)),
+                Op::MatMat(a, b, ta, tb) => self.matmat(m(a), m(b), ta, tb),
+                Op::Outer(u, v) => self.outer(m(u), m(v)),
+                Op::Softmax(a) => self.softmax(m(a)),
+                Op::LogSoftmax(a) => self.log_softmax(m(a)),
+                Op::Input | Op::Target | Op::Param(_) | Op::Const(_) => unreachable!("leaves"),
+            };
+            copy[id.index()] = Some(new);
+        }
+        copy
+    }
 }
 
 fn is_commutative(f: Binary) -> bool {
