@@ -10,7 +10,7 @@ use chainrule_grammar::model::Net;
 use crate::ir::{Binary, Graph, Id, Op, Shape, Unary};
 use crate::lower::Lowered;
 use crate::naming::Role;
-use crate::plan::{MethodSpec, Place, Plan};
+use crate::plan::{MethodSpec, Place, Plan, Step, order};
 
 const P_ADD: u8 = 0;
 const P_MUL: u8 = 1;
@@ -30,37 +30,41 @@ pub fn backward(
     let live = g.reachable(spec.roots());
     let named = doc_named(low, plan, totals, &live);
     let printer = Printer::new(net, low, roles, totals, &named);
-    // One line per named node, in order; each sink right after the last line it reads.
-    let mut lines: Vec<(Option<Id>, String)> = Vec::new();
-    for id in g.ids().filter(|id| named[id.index()]) {
-        if printer.is_alias(id) {
-            continue;
+    // One line per named node, in order; each sink right after the last line it reads,
+    // as the code runs them.
+    let stores = g
+        .ids()
+        .filter(|id| named[id.index()] && !printer.is_alias(*id));
+    let sinks = spec
+        .sinks
+        .iter()
+        .map(|sink| {
+            let after = sink
+                .terms
+                .iter()
+                .filter_map(|t| printer.last_named(*t))
+                .max();
+            let step = Step::Sink {
+                param: sink.param,
+                terms: sink.terms.clone(),
+            };
+            (after, step)
+        })
+        .collect();
+    let lines = order(stores, sinks).into_iter().map(|step| match step {
+        Step::Store(id) => {
+            let lhs = if id == low.loss {
+                "L".to_string()
+            } else {
+                printer.names[&id].clone()
+            };
+            format!("{lhs} = {}", printer.expr(id, true).0)
         }
-        let lhs = if id == low.loss {
-            "L".to_string()
-        } else {
-            printer.names[&id].clone()
-        };
-        lines.push((Some(id), format!("{lhs} = {}", printer.expr(id, true).0)));
-    }
-    for sink in &spec.sinks {
-        let name = &net.params[sink.param].name;
-        let rhs: Vec<String> = sink
-            .terms
-            .iter()
-            .map(|t| printer.expr(*t, false).0)
-            .collect();
-        let after = sink
-            .terms
-            .iter()
-            .filter_map(|t| printer.last_named(*t))
-            .max();
-        let at = lines
-            .iter()
-            .rposition(|(id, _)| *id <= after)
-            .map_or(0, |k| k + 1);
-        lines.insert(at, (after, format!("∂L/∂{name} += {}", rhs.join(" + "))));
-    }
+        Step::Sink { param, terms } => {
+            let rhs: Vec<String> = terms.iter().map(|t| printer.expr(*t, false).0).collect();
+            format!("∂L/∂{} += {}", net.params[param].name, rhs.join(" + "))
+        }
+    });
     let mut doc = String::from(
         " Adds `∂L/∂θ` for every parameter `θ` to `grad` and returns the loss `L`.\n\n \
          The chain rule as `network!` derived and simplified it at compile time, one line \
@@ -68,7 +72,7 @@ pub fn backward(
          product, `Σ` a sum over all elements, `[a > 0]` is 1 where `a > 0` and 0 \
          elsewhere):\n\n ```text\n",
     );
-    for (_, line) in lines {
+    for line in lines {
         let _ = writeln!(doc, " {line}");
     }
     doc.push_str(" ```\n\n `backward_batch` adds the mean of these over a batch.");

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 use crate::ir::{Binary, Graph, Id, Op, Shape, Unary, unary_name};
 use crate::lower::Lowered;
 use crate::naming::{self, Role};
-use crate::plan::{MethodSpec, Place, Plan, Term, is_product};
+use crate::plan::{MethodSpec, Place, Plan, Step, Term, is_product};
 
 /// Accumulators per reduction in loop form, as in the runtime's kernels.
 const LANES: usize = 8;
@@ -656,54 +656,15 @@ impl<'a> Emitter<'a> {
         quote!(#(#kernels)* #adds)
     }
 
-    /// The stored nodes a term reads, through inlined and absorbed nodes: the latest one
-    /// decides when the term can be emitted.
-    pub fn ready_after(&self, id: Id) -> Option<Id> {
-        let mut latest = None;
-        let mut stack = vec![id];
-        while let Some(n) = stack.pop() {
-            match self.plan.place[n.index()] {
-                Place::Let => latest = latest.max(Some(n)),
-                Place::Inline | Place::Absorbed => stack.extend(self.g.op(n).children()),
-                Place::Leaf | Place::Dead => {}
-            }
-        }
-        latest
-    }
-
-    /// The body of a method: every stored node in order, gradient sinks as soon as what
-    /// they read is ready, then the returned values.
+    /// The body of a method: its planned statements, then the returned values.
     pub fn body(&self, spec: &MethodSpec) -> (TokenStream, Vec<TokenStream>) {
-        let mut pending: Vec<(Option<Id>, TokenStream)> = Vec::new();
-        for sink in &spec.sinks {
-            let (products, rest): (Vec<Id>, Vec<Id>) = sink
-                .terms
-                .iter()
-                .partition(|t| self.plan.place[t.index()] == Place::Absorbed);
-            for p in products {
-                pending.push((self.ready_after(p), self.sink(sink.param, &[p])));
-            }
-            if !rest.is_empty() {
-                let ready = rest.iter().map(|t| self.ready_after(*t)).max().flatten();
-                pending.push((ready, self.sink(sink.param, &rest)));
-            }
-        }
         let mut out = TokenStream::new();
-        let flush = |out: &mut TokenStream,
-                     upto: Option<Id>,
-                     pending: &mut Vec<(Option<Id>, TokenStream)>| {
-            let (now, later): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(r, _)| *r <= upto);
-            out.extend(now.into_iter().map(|(_, t)| t));
-            *pending = later;
-        };
-        flush(&mut out, None, &mut pending);
-        for id in self.g.ids() {
-            if self.plan.place[id.index()] == Place::Let {
-                out.extend(self.store(id));
-                flush(&mut out, Some(id), &mut pending);
-            }
+        for step in &self.plan.steps {
+            out.extend(match step {
+                Step::Store(id) => self.store(*id),
+                Step::Sink { param, terms } => self.sink(*param, terms),
+            });
         }
-        debug_assert!(pending.is_empty());
         let returns = spec.returns.iter().map(|r| self.value(*r)).collect();
         (out, returns)
     }

@@ -14,7 +14,7 @@ use crate::emit::{Emitter, lit, zero_of};
 use crate::ir::{Graph, Id};
 use crate::lower::lower;
 use crate::naming::{Role, roles};
-use crate::plan::{MethodSpec, Sink, cost, plan};
+use crate::plan::{MethodSpec, Plan, Sink, cost, plan};
 
 /// The code of one net.
 pub fn generate(net: &Net) -> TokenStream {
@@ -64,9 +64,10 @@ pub fn generate(net: &Net) -> TokenStream {
         .collect();
     let input_roles = roles(net, &low, &created, Some(&input_adjoints), &extra);
 
-    let body = |spec: &MethodSpec, roles: &[Role]| {
-        let p = plan(&low.graph, spec, unrolled);
-        let e = Emitter::new(net, &low, &p, roles);
+    // Each method is planned once; its plan serves the code and, for `backward`, the docs.
+    let plan_of = |spec: &MethodSpec| plan(&low.graph, spec, unrolled);
+    let body = |spec: &MethodSpec, p: &Plan, roles: &[Role]| {
+        let e = Emitter::new(net, &low, p, roles);
         let (stmts, returns) = e.body(spec);
         quote! {
             #[allow(unused_imports)]
@@ -75,7 +76,7 @@ pub fn generate(net: &Net) -> TokenStream {
             #(#returns)*
         }
     };
-    let backward_plan = plan(&low.graph, &backward, unrolled);
+    let backward_plan = plan_of(&backward);
     let backward_doc = docs::backward(
         net,
         &low,
@@ -85,15 +86,15 @@ pub fn generate(net: &Net) -> TokenStream {
         &adjoints.total,
     );
 
-    let forward_body = body(&forward, &forward_roles);
-    let loss_body = body(&loss, &forward_roles);
-    let backward_body = body(&backward, &backward_roles);
+    let forward_body = body(&forward, &plan_of(&forward), &forward_roles);
+    let loss_body = body(&loss, &plan_of(&loss), &forward_roles);
+    let backward_body = body(&backward, &backward_plan, &backward_roles);
     let input_gradient_body = if input_gradient.returns.is_empty() {
         // The loss does not depend on the input.
         let z = zero_of(net.scalar, net.input.shape);
         quote!(#z)
     } else {
-        body(&input_gradient, &input_roles)
+        body(&input_gradient, &plan_of(&input_gradient), &input_roles)
     };
     api::items(
         &api_of(net),

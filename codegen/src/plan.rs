@@ -70,6 +70,44 @@ pub struct Term {
     pub negated: bool,
 }
 
+/// One statement of a method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Compute and store a node.
+    Store(Id),
+    /// `grad.<param> += Σ terms`.
+    Sink {
+        /// The parameter, by index.
+        param: usize,
+        /// The terms added in this statement.
+        terms: Vec<Id>,
+    },
+}
+
+/// Orders a method's statements: stored nodes by id (children first), and each sink
+/// right after the last stored node it reads (`ready`; `None` reads none), so it runs as
+/// early as it can and its operands are still hot. Sinks keep their given order among
+/// themselves.
+pub fn order(stores: impl IntoIterator<Item = Id>, sinks: Vec<(Option<Id>, Step)>) -> Vec<Step> {
+    let mut pending = sinks;
+    let mut out = Vec::new();
+    let flush = |out: &mut Vec<Step>,
+                 pending: &mut Vec<(Option<Id>, Step)>,
+                 ready: &dyn Fn(Option<Id>) -> bool| {
+        let (now, later): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(r, _)| ready(*r));
+        out.extend(now.into_iter().map(|(_, step)| step));
+        *pending = later;
+    };
+    flush(&mut out, &mut pending, &|r| r.is_none());
+    for id in stores {
+        flush(&mut out, &mut pending, &|r| r < Some(id));
+        out.push(Step::Store(id));
+        flush(&mut out, &mut pending, &|r| r <= Some(id));
+    }
+    out.extend(pending.into_iter().map(|(_, step)| step));
+    out
+}
+
 /// The plan of one method.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -80,6 +118,8 @@ pub struct Plan {
     pub groups: Vec<Option<Vec<Term>>>,
     /// Whether the code is unrolled (straight-line) rather than loops.
     pub unrolled: bool,
+    /// The statements in order.
+    pub steps: Vec<Step>,
 }
 
 /// True for matrix products, which read whole operands and cost more than one pass.
@@ -147,11 +187,57 @@ pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool) -> Plan {
     if !unrolled {
         absorb_products(g, spec, &uses, &mut place, &mut groups);
     }
+    let steps = steps(g, spec, &place);
     Plan {
         place,
         groups,
         unrolled,
+        steps,
     }
+}
+
+/// The statements of a planned method: every stored node, and each sink split into one
+/// statement per absorbed kernel and one fused loop for the rest.
+fn steps(g: &Graph, spec: &MethodSpec, place: &[Place]) -> Vec<Step> {
+    let ready = |t: Id| ready_after(g, place, t);
+    let mut sinks = Vec::new();
+    for sink in &spec.sinks {
+        let (products, rest): (Vec<Id>, Vec<Id>) = sink
+            .terms
+            .iter()
+            .partition(|t| place[t.index()] == Place::Absorbed);
+        for p in products {
+            let step = Step::Sink {
+                param: sink.param,
+                terms: vec![p],
+            };
+            sinks.push((ready(p), step));
+        }
+        if !rest.is_empty() {
+            let at = rest.iter().map(|t| ready(*t)).max().flatten();
+            let step = Step::Sink {
+                param: sink.param,
+                terms: rest,
+            };
+            sinks.push((at, step));
+        }
+    }
+    let stores = g.ids().filter(|id| place[id.index()] == Place::Let);
+    order(stores, sinks)
+}
+
+/// The latest stored node a term reads, through inlined and absorbed nodes.
+fn ready_after(g: &Graph, place: &[Place], id: Id) -> Option<Id> {
+    let mut latest = None;
+    let mut stack = vec![id];
+    while let Some(n) = stack.pop() {
+        match place[n.index()] {
+            Place::Let => latest = latest.max(Some(n)),
+            Place::Inline | Place::Absorbed => stack.extend(g.op(n).children()),
+            Place::Leaf | Place::Dead => {}
+        }
+    }
+    latest
 }
 
 /// True for nodes that only select elements of a leaf: `x[3]`, `transpose(w)`, a
