@@ -11,11 +11,10 @@ use crate::ir::{Binary, Graph, Id, Op, Shape, Unary};
 use crate::lower::Lowered;
 use crate::naming::Role;
 use crate::plan::{MethodSpec, Place, Plan, Step, order};
+use crate::print::{self, P_ADD, P_ATOM, P_MUL, P_NEG, binop};
 
-const P_ADD: u8 = 0;
-const P_MUL: u8 = 1;
-const P_NEG: u8 = 2;
-const P_ATOM: u8 = 3;
+/// A term of the derivation.
+type Expr = print::Expr<String>;
 
 /// The doc comment of `backward`.
 pub fn backward(
@@ -58,10 +57,10 @@ pub fn backward(
             } else {
                 printer.names[&id].clone()
             };
-            format!("{lhs} = {}", printer.expr(id, true).0)
+            format!("{lhs} = {}", printer.expr(id, true).text)
         }
         Step::Sink { param, terms } => {
-            let rhs: Vec<String> = terms.iter().map(|t| printer.expr(*t, false).0).collect();
+            let rhs: Vec<String> = terms.iter().map(|t| printer.expr(*t, false).text).collect();
             format!("∂L/∂{} += {}", net.params[param].name, rhs.join(" + "))
         }
     });
@@ -205,50 +204,47 @@ impl<'a> Printer<'a> {
     }
 
     /// The expression of a node; `top` expands a stored node instead of naming it.
-    fn expr(&self, id: Id, top: bool) -> (String, u8) {
+    fn expr(&self, id: Id, top: bool) -> Expr {
         if !top && let Some(n) = self.names.get(&id) {
-            return (n.clone(), P_ATOM);
+            return Expr::atom(n.clone());
         }
         let g = self.g;
         let node = g.node(id);
-        let wrap = |e: (String, u8), min: u8| {
-            if e.1 < min { format!("({})", e.0) } else { e.0 }
-        };
         let sub = |x: Id| self.expr(x, false);
         match node.op {
-            Op::Input => (self.net.input.name.clone(), P_ATOM),
-            Op::Target => (
+            Op::Input => Expr::new(self.net.input.name.clone(), P_ATOM),
+            Op::Target => Expr::new(
                 self.net
                     .target
                     .as_ref()
                     .map_or_else(|| "t".into(), |t| t.name.clone()),
                 P_ATOM,
             ),
-            Op::Param(p) => (self.net.params[p as usize].name.clone(), P_ATOM),
-            Op::Seed => ("1".into(), P_ATOM),
+            Op::Param(p) => Expr::new(self.net.params[p as usize].name.clone(), P_ATOM),
+            Op::Seed => Expr::new("1".into(), P_ATOM),
             Op::Const(bits) => {
                 let v = f64::from_bits(bits);
                 if v < 0.0 {
-                    (format!("−{}", -v), P_NEG)
+                    Expr::new(format!("−{}", -v), P_NEG)
                 } else {
-                    (format!("{v}"), P_ATOM)
+                    Expr::new(format!("{v}"), P_ATOM)
                 }
             }
-            Op::Unary(Unary::Neg, a) => (format!("−{}", wrap(sub(a), P_NEG)), P_NEG),
-            Op::Unary(Unary::Square, a) => (format!("{}²", wrap(sub(a), P_ATOM)), P_ATOM),
+            Op::Unary(Unary::Neg, a) => Expr::new(format!("−{}", sub(a).at(P_NEG)), P_NEG),
+            Op::Unary(Unary::Square, a) => Expr::new(format!("{}²", sub(a).at(P_ATOM)), P_ATOM),
             Op::Unary(Unary::Elem(f), a) => {
                 let row = f.function();
-                let mut text = row.notation.replace("{x}", &sub(a).0);
+                let mut text = row.notation.replace("{x}", &sub(a).text);
                 for (p, v) in row.params.iter().zip(f.params()) {
                     text = text.replace(&format!("{{{}}}", p.name), &v.to_string());
                 }
-                (text, P_ATOM)
+                Expr::atom(text)
             }
             Op::Binary(f, a, b) => {
                 let (ea, eb) = (sub(a), sub(b));
                 match f {
-                    Binary::Add => (format!("{} + {}", wrap(ea, P_ADD), wrap(eb, P_MUL)), P_ADD),
-                    Binary::Sub => (format!("{} − {}", wrap(ea, P_ADD), wrap(eb, P_MUL)), P_ADD),
+                    Binary::Add => binop(ea, "+".into(), eb, P_ADD),
+                    Binary::Sub => binop(ea, "−".into(), eb, P_ADD),
                     Binary::Mul | Binary::Div => {
                         let seed = |x: Id| g.op(x) == Op::Seed;
                         if f == Binary::Mul && seed(b) {
@@ -263,56 +259,62 @@ impl<'a> Printer<'a> {
                             (_, true) => "·",
                             (_, false) => "⊙",
                         };
-                        (
-                            format!("{} {op} {}", wrap(ea, P_MUL), wrap(eb, P_NEG)),
-                            P_MUL,
-                        )
+                        binop(ea, op.into(), eb, P_MUL)
                     }
-                    Binary::Pow => (format!("{}^{}", wrap(ea, P_ATOM), wrap(eb, P_ATOM)), P_ATOM),
-                    other => (
-                        format!("{}({}, {})", crate::ir::binary_name(other), ea.0, eb.0),
+                    Binary::Pow => {
+                        Expr::new(format!("{}^{}", ea.at(P_ATOM), eb.at(P_ATOM)), P_ATOM)
+                    }
+                    other => Expr::new(
+                        format!(
+                            "{}({}, {})",
+                            crate::ir::binary_name(other),
+                            ea.text,
+                            eb.text
+                        ),
                         P_ATOM,
                     ),
                 }
             }
             Op::Broadcast(s) => sub(s),
-            Op::Sum(a) => (format!("Σ {}", wrap(sub(a), P_ATOM)), P_NEG),
-            Op::Transpose(a) => (format!("{}ᵀ", wrap(sub(a), P_ATOM)), P_ATOM),
+            Op::Sum(a) => Expr::new(format!("Σ {}", sub(a).at(P_ATOM)), P_NEG),
+            Op::Transpose(a) => Expr::new(format!("{}ᵀ", sub(a).at(P_ATOM)), P_ATOM),
             Op::Index(a, i, j) => match g.shape(a) {
-                Shape::Matrix(..) => (format!("{}[{i}, {j}]", wrap(sub(a), P_ATOM)), P_ATOM),
-                _ => (format!("{}[{i}]", wrap(sub(a), P_ATOM)), P_ATOM),
+                Shape::Matrix(..) => Expr::new(format!("{}[{i}, {j}]", sub(a).at(P_ATOM)), P_ATOM),
+                _ => Expr::new(format!("{}[{i}]", sub(a).at(P_ATOM)), P_ATOM),
             },
             Op::Unindex(s, i, j) => match node.shape {
-                Shape::Matrix(..) => (format!("e[{i}, {j}] · {}", wrap(sub(s), P_NEG)), P_MUL),
-                _ => (format!("e[{i}] · {}", wrap(sub(s), P_NEG)), P_MUL),
+                Shape::Matrix(..) => {
+                    Expr::new(format!("e[{i}, {j}] · {}", sub(s).at(P_NEG)), P_MUL)
+                }
+                _ => Expr::new(format!("e[{i}] · {}", sub(s).at(P_NEG)), P_MUL),
             },
-            Op::MatVec(w, x) => (
-                format!("{} {}", wrap(sub(w), P_ATOM), wrap(sub(x), P_ATOM)),
+            Op::MatVec(w, x) => Expr::new(
+                format!("{} {}", sub(w).at(P_ATOM), sub(x).at(P_ATOM)),
                 P_MUL,
             ),
-            Op::VecMat(x, w) => (
-                format!("{}ᵀ {}", wrap(sub(w), P_ATOM), wrap(sub(x), P_ATOM)),
+            Op::VecMat(x, w) => Expr::new(
+                format!("{}ᵀ {}", sub(w).at(P_ATOM), sub(x).at(P_ATOM)),
                 P_MUL,
             ),
             Op::MatMat(a, b, ta, tb) => {
                 let t = |flag: bool| if flag { "ᵀ" } else { "" };
-                (
+                Expr::new(
                     format!(
                         "{}{} {}{}",
-                        wrap(sub(a), P_ATOM),
+                        sub(a).at(P_ATOM),
                         t(ta),
-                        wrap(sub(b), P_ATOM),
+                        sub(b).at(P_ATOM),
                         t(tb)
                     ),
                     P_MUL,
                 )
             }
-            Op::Outer(u, v) => (
-                format!("{} ⊗ {}", wrap(sub(u), P_ATOM), wrap(sub(v), P_ATOM)),
+            Op::Outer(u, v) => Expr::new(
+                format!("{} ⊗ {}", sub(u).at(P_ATOM), sub(v).at(P_ATOM)),
                 P_MUL,
             ),
-            Op::Softmax(a) => (format!("softmax({})", sub(a).0), P_ATOM),
-            Op::LogSoftmax(a) => (format!("log_softmax({})", sub(a).0), P_ATOM),
+            Op::Softmax(a) => Expr::new(format!("softmax({})", sub(a).text), P_ATOM),
+            Op::LogSoftmax(a) => Expr::new(format!("log_softmax({})", sub(a).text), P_ATOM),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::ir::{Binary, Graph, Id, Op, Shape, Unary, unary_name};
 use crate::lower::Lowered;
 use crate::naming::{self, Role};
 use crate::plan::{MethodSpec, Place, Plan, Step, Term, is_product};
+use crate::print::{self, P_ADD, P_IF, P_MUL, P_NEG, binop};
 
 /// Accumulators per reduction in loop form, as in the runtime's kernels.
 const LANES: usize = 8;
@@ -37,48 +38,8 @@ impl Ix {
     }
 }
 
-/// Binding strength of an emitted expression, to add only the parentheses Rust needs.
-const P_IF: i8 = -1;
-const P_ADD: i8 = 0;
-const P_MUL: i8 = 1;
-const P_NEG: i8 = 2;
-const P_ATOM: i8 = 3;
-
-/// An expression and how tightly it binds.
-#[derive(Clone, Debug)]
-struct Expr {
-    tokens: TokenStream,
-    prec: i8,
-}
-
-impl Expr {
-    fn atom(tokens: TokenStream) -> Self {
-        Self {
-            tokens,
-            prec: P_ATOM,
-        }
-    }
-
-    /// The tokens, parenthesized unless they bind at least as tightly as `min`.
-    fn at(&self, min: i8) -> TokenStream {
-        let t = &self.tokens;
-        if self.prec < min {
-            quote!((#t))
-        } else {
-            t.clone()
-        }
-    }
-}
-
-fn binop(l: Expr, op: TokenStream, r: Expr, prec: i8) -> Expr {
-    // Left-associative: the right operand must bind strictly tighter, so `a - (b - c)`
-    // and `a + (b + c)` keep their parentheses and their rounding.
-    let (l, r) = (l.at(prec), r.at(prec + 1));
-    Expr {
-        tokens: quote!(#l #op #r),
-        prec,
-    }
-}
+/// An emitted expression.
+type Expr = print::Expr<TokenStream>;
 
 /// Emits methods of one net.
 #[derive(Debug)]
@@ -136,10 +97,7 @@ impl<'a> Emitter<'a> {
             Scalar::F64 => Literal::f64_suffixed(v.abs()),
         };
         if v.is_sign_negative() {
-            Expr {
-                tokens: quote!(-#mag),
-                prec: P_NEG,
-            }
+            Expr::new(quote!(-#mag), P_NEG)
         } else {
             Expr::atom(quote!(#mag))
         }
@@ -194,7 +152,7 @@ impl<'a> Emitter<'a> {
             Op::Input => quote!(*x),
             Op::Target => quote!(*t),
             Op::Seed => quote!(scale),
-            Op::Const(bits) => self.literal(f64::from_bits(bits)).tokens,
+            Op::Const(bits) => self.literal(f64::from_bits(bits)).text,
             _ => {
                 let n = self.name(id);
                 quote!(#n)
@@ -228,14 +186,8 @@ impl<'a> Emitter<'a> {
                 let f = self.field(p);
                 Expr::atom(quote!(self.#f #s))
             }
-            Op::Input if ix.is_empty() => Expr {
-                tokens: quote!(*x),
-                prec: P_NEG,
-            },
-            Op::Target if ix.is_empty() => Expr {
-                tokens: quote!(*t),
-                prec: P_NEG,
-            },
+            Op::Input if ix.is_empty() => Expr::new(quote!(*x), P_NEG),
+            Op::Target if ix.is_empty() => Expr::new(quote!(*t), P_NEG),
             Op::Input => Expr::atom(quote!(x #s)),
             Op::Target => Expr::atom(quote!(t #s)),
             Op::Seed => Expr::atom(quote!(scale)),
@@ -255,7 +207,7 @@ impl<'a> Emitter<'a> {
 
     fn call(&self, f: &str, args: &[Expr]) -> Expr {
         let f = Ident::new(f, Span::call_site());
-        let args = args.iter().map(|a| &a.tokens);
+        let args = args.iter().map(|a| &a.text);
         Expr::atom(quote!(#f(#(#args),*)))
     }
 
@@ -266,10 +218,7 @@ impl<'a> Emitter<'a> {
         match node.op {
             Op::Unary(Unary::Neg, a) => {
                 let e = self.elem(a, ix).at(P_NEG);
-                Expr {
-                    tokens: quote!(-#e),
-                    prec: P_NEG,
-                }
+                Expr::new(quote!(-#e), P_NEG)
             }
             Op::Unary(Unary::Elem(f), a) => {
                 let args: Vec<Expr> = std::iter::once(self.elem(a, ix))
@@ -313,12 +262,9 @@ impl<'a> Emitter<'a> {
                             let (k, w) = (k.tokens(), w.tokens());
                             quote!(#k == #w)
                         });
-                        let s = self.elem(s, &[]).tokens;
-                        let z = self.literal(0.0).tokens;
-                        Expr {
-                            tokens: quote!(if #(#conds)&&* { #s } else { #z }),
-                            prec: P_IF,
-                        }
+                        let s = self.elem(s, &[]).text;
+                        let z = self.literal(0.0).text;
+                        Expr::new(quote!(if #(#conds)&&* { #s } else { #z }), P_IF)
                     }
                 }
             }
@@ -392,10 +338,7 @@ impl<'a> Emitter<'a> {
                 (None, false) => e,
                 (None, true) => {
                     let e = e.at(P_NEG);
-                    Expr {
-                        tokens: quote!(-#e),
-                        prec: P_NEG,
-                    }
+                    Expr::new(quote!(-#e), P_NEG)
                 }
                 (Some(a), false) => binop(a, quote!(+), e, P_ADD),
                 (Some(a), true) => binop(a, quote!(-), e, P_ADD),
@@ -461,7 +404,7 @@ impl<'a> Emitter<'a> {
                 }
                 _ => {
                     let fill = self.for_each(node.shape, |ix| {
-                        let e = self.signed_sum(&rest, ix).tokens;
+                        let e = self.signed_sum(&rest, ix).text;
                         let s = Self::index_suffix(ix);
                         quote!(#name #s = #e;)
                     });
@@ -492,16 +435,16 @@ impl<'a> Emitter<'a> {
                 quote!(let #name: #ty = #e;)
             }
             _ if node.shape == Shape::Scalar => {
-                let e = self.compute(id, &[]).tokens;
+                let e = self.compute(id, &[]).text;
                 quote!(let #name: #ty = #e;)
             }
             _ if self.plan.unrolled => {
-                let e = self.literal_array(node.shape, |ix| self.compute(id, ix).tokens);
+                let e = self.literal_array(node.shape, |ix| self.compute(id, ix).text);
                 quote!(let #name: #ty = #e;)
             }
             _ => {
                 let fill = self.for_each(node.shape, |ix| {
-                    let e = self.compute(id, ix).tokens;
+                    let e = self.compute(id, ix).text;
                     let s = Self::index_suffix(ix);
                     quote!(#name #s = #e;)
                 });
@@ -538,11 +481,11 @@ impl<'a> Emitter<'a> {
     /// independent accumulators so the loop vectorizes under strict float semantics.
     fn reduction(&self, a: Id) -> TokenStream {
         let shape = self.g.shape(a);
-        let z = self.literal(0.0).tokens;
+        let z = self.literal(0.0).text;
         if shape.len() <= SHORT_SUM {
             return self
                 .sum_of(each_index(shape).map(|k| self.elem(a, &k)))
-                .tokens;
+                .text;
         }
         let (rows, cols) = match shape {
             Shape::Matrix(r, c) => (Some(r), c),
@@ -558,7 +501,7 @@ impl<'a> Emitter<'a> {
         let lanes = lit(LANES);
         let inner_ident = Ident::new(inner_var, Span::call_site());
         let body = if cols < 2 * LANES {
-            let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+            let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
             let cols = lit(cols);
             quote! {
                 let mut __s = #z;
@@ -567,7 +510,7 @@ impl<'a> Emitter<'a> {
         } else {
             let chunks = lit(cols / LANES);
             let tail_start = cols / LANES * LANES;
-            let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+            let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
             let tail = if tail_start < cols {
                 let (tail_start, cols) = (lit(tail_start), lit(cols));
                 quote!(for #inner_ident in #tail_start..#cols { __s += #e; })
@@ -591,7 +534,7 @@ impl<'a> Emitter<'a> {
         let body = match rows {
             None => body,
             Some(r) if cols < 2 * LANES => {
-                let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+                let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
                 let (r, cols) = (lit(r), lit(cols));
                 quote! {
                     let mut __s = #z;
@@ -601,7 +544,7 @@ impl<'a> Emitter<'a> {
             Some(r) => {
                 let chunks = lit(cols / LANES);
                 let tail_start = cols / LANES * LANES;
-                let e = self.elem(a, &ix(Ix::Var(inner_var))).tokens;
+                let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
                 let r = lit(r);
                 let tail = if tail_start < cols {
                     let (tail_start, cols) = (lit(tail_start), lit(cols));
@@ -648,7 +591,7 @@ impl<'a> Emitter<'a> {
             quote!()
         } else {
             self.for_each(shape, |ix| {
-                let e = self.signed_sum(&rest, ix).tokens;
+                let e = self.signed_sum(&rest, ix).text;
                 let s = Self::index_suffix(ix);
                 quote!(grad.#field #s += #e;)
             })

@@ -12,6 +12,7 @@ pub mod ir;
 pub mod lower;
 pub mod naming;
 pub mod plan;
+pub mod print;
 pub mod simplify;
 
 use proc_macro2::TokenStream;
