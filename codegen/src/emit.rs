@@ -11,8 +11,6 @@ use crate::naming::{self, Role};
 use crate::plan::{MethodSpec, Place, Plan, Step, Term, is_product};
 use crate::print::{self, P_ADD, P_IF, P_MUL, P_NEG, binop};
 
-/// Accumulators per reduction in loop form, as in the runtime's kernels.
-const LANES: usize = 8;
 /// Reductions at most this long are written out term by term even in loop form.
 const SHORT_SUM: usize = 4;
 
@@ -477,99 +475,28 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// A block computing `Σ a` in loop form: short sums term by term, long ones with
-    /// independent accumulators so the loop vectorizes under strict float semantics.
+    /// `Σ a` in loop form: short sums term by term, longer ones through the runtime's
+    /// `sum_map`/`sum_rows`, which choose the accumulators.
     fn reduction(&self, a: Id) -> TokenStream {
         let shape = self.g.shape(a);
-        let z = self.literal(0.0).text;
         if shape.len() <= SHORT_SUM {
             return self
                 .sum_of(each_index(shape).map(|k| self.elem(a, &k)))
                 .text;
         }
-        let (rows, cols) = match shape {
-            Shape::Matrix(r, c) => (Some(r), c),
-            _ => (None, shape.len()),
-        };
-        let ix = |inner: Ix| -> Vec<Ix> {
-            match rows {
-                Some(_) => vec![Ix::Var("__i"), inner],
-                None => vec![inner],
+        let ty = &self.scalar_ty;
+        match shape {
+            Shape::Matrix(r, c) => {
+                let e = self.elem(a, &[Ix::Var("__i"), Ix::Var("__j")]).text;
+                let (r, c) = (lit(r), lit(c));
+                quote!(::chainrule::__private::sum_rows::<#ty, #r, #c, _>(|__i, __j| #e))
             }
-        };
-        let inner_var = if rows.is_some() { "__j" } else { "__i" };
-        let lanes = lit(LANES);
-        let inner_ident = Ident::new(inner_var, Span::call_site());
-        let body = if cols < 2 * LANES {
-            let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
-            let cols = lit(cols);
-            quote! {
-                let mut __s = #z;
-                for #inner_ident in 0..#cols { __s += #e; }
+            _ => {
+                let e = self.elem(a, &[Ix::Var("__i")]).text;
+                let n = lit(shape.len());
+                quote!(::chainrule::__private::sum_map::<#ty, #n, _>(|__i| #e))
             }
-        } else {
-            let chunks = lit(cols / LANES);
-            let tail_start = cols / LANES * LANES;
-            let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
-            let tail = if tail_start < cols {
-                let (tail_start, cols) = (lit(tail_start), lit(cols));
-                quote!(for #inner_ident in #tail_start..#cols { __s += #e; })
-            } else {
-                quote!()
-            };
-            quote! {
-                let mut __acc = [#z; #lanes];
-                for __c in 0..#chunks {
-                    for __l in 0..#lanes {
-                        let #inner_ident = __c * #lanes + __l;
-                        __acc[__l] += #e;
-                    }
-                }
-                let mut __s = ((__acc[0] + __acc[4]) + (__acc[1] + __acc[5]))
-                    + ((__acc[2] + __acc[6]) + (__acc[3] + __acc[7]));
-                #tail
-            }
-        };
-        // A matrix runs the row loop around the same body, sharing the accumulators.
-        let body = match rows {
-            None => body,
-            Some(r) if cols < 2 * LANES => {
-                let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
-                let (r, cols) = (lit(r), lit(cols));
-                quote! {
-                    let mut __s = #z;
-                    for __i in 0..#r { for __j in 0..#cols { __s += #e; } }
-                }
-            }
-            Some(r) => {
-                let chunks = lit(cols / LANES);
-                let tail_start = cols / LANES * LANES;
-                let e = self.elem(a, &ix(Ix::Var(inner_var))).text;
-                let r = lit(r);
-                let tail = if tail_start < cols {
-                    let (tail_start, cols) = (lit(tail_start), lit(cols));
-                    quote!(for __j in #tail_start..#cols { __tail += #e; })
-                } else {
-                    quote!()
-                };
-                quote! {
-                    let mut __acc = [#z; #lanes];
-                    let mut __tail = #z;
-                    for __i in 0..#r {
-                        for __c in 0..#chunks {
-                            for __l in 0..#lanes {
-                                let __j = __c * #lanes + __l;
-                                __acc[__l] += #e;
-                            }
-                        }
-                        #tail
-                    }
-                    let __s = ((__acc[0] + __acc[4]) + (__acc[1] + __acc[5]))
-                        + ((__acc[2] + __acc[6]) + (__acc[3] + __acc[7])) + __tail;
-                }
-            }
-        };
-        quote!({ #body __s })
+        }
     }
 
     /// The statements adding `Σ terms` into `grad.<param>`: products through their kernel,

@@ -4,9 +4,8 @@
 //! The generated code's own names never collide with anything the user picks. Method
 //! parameters are `x`, `t`, `grad`, `scale`; a `let h` of the user's is stored as `v_h`
 //! and its adjoint as `d_h`; unnamed values are `__v_h_1` (built in `let h`), `__loss_1`,
-//! `__d_h_1`, `__dloss_1`, `__t_1`; loop counters and reduction accumulators are `__i`,
-//! `__j`, `__c`, `__l`, `__s`, `__acc`, `__tail`. User names appear bare only as struct
-//! fields (`self.w1`, `grad.w1`). Paths are absolute (`::chainrule::__private`,
+//! `__d_h_1`, `__dloss_1`, `__t_1`; loop counters and the indices of reductions are `__i`
+//! and `__j`. User names appear bare only as struct fields (`self.w1`, `grad.w1`). Paths are absolute (`::chainrule::__private`,
 //! `::core::primitive::f32`).
 //!
 //! Roles are computed per method: a node that is the adjoint `∂L/∂y` in one method (the
@@ -24,10 +23,8 @@ use crate::lower::{Lowered, Owner};
 use crate::plan::{Place, Plan};
 
 /// Names the generated code binds itself, outside any scope's numbering: method
-/// parameters, loop counters and the accumulators of loop-form reductions.
-pub const RESERVED: &[&str] = &[
-    "self", "x", "t", "grad", "scale", "__i", "__j", "__c", "__l", "__s", "__acc", "__tail",
-];
+/// parameters and loop counters.
+pub const RESERVED: &[&str] = &["self", "x", "t", "grad", "scale", "__i", "__j"];
 
 /// The locals of one method: each name is handed out at most once.
 #[derive(Debug)]

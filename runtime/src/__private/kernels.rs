@@ -74,6 +74,42 @@ pub fn dot_slice<T: Float>(a: &[T], b: &[T]) -> T {
     }
 }
 
+/// `Σ f(i)` for `i` in `0..N`: the generated code's reductions of an elementwise
+/// expression. Below `2 · LANES` terms one accumulator in order; from there `LANES`
+/// independent accumulators reduced as a tree, so the loop vectorizes under strict float
+/// semantics. `N` is a constant, so the branch folds away.
+#[inline(always)]
+pub fn sum_map<T: Float, const N: usize, F: Fn(usize) -> T>(f: F) -> T {
+    sum_rows::<T, 1, N, _>(|_, j| f(j))
+}
+
+/// `Σ f(i, j)` over an `R × C` grid, row by row, sharing [`sum_map`]'s accumulators.
+#[inline(always)]
+pub fn sum_rows<T: Float, const R: usize, const C: usize, F: Fn(usize, usize) -> T>(f: F) -> T {
+    if C < 2 * LANES {
+        let mut s = T::ZERO;
+        for i in 0..R {
+            for j in 0..C {
+                s += f(i, j);
+            }
+        }
+        return s;
+    }
+    let mut acc = [T::ZERO; LANES];
+    let mut tail = T::ZERO;
+    for i in 0..R {
+        for c in 0..C / LANES {
+            for (l, a) in acc.iter_mut().enumerate() {
+                *a += f(i, c * LANES + l);
+            }
+        }
+        for j in C / LANES * LANES..C {
+            tail += f(i, j);
+        }
+    }
+    tree_sum(acc) + tail
+}
+
 /// `Σ a[i]`.
 #[inline(always)]
 pub fn sum_slice<T: Float>(a: &[T]) -> T {
@@ -261,5 +297,30 @@ pub fn log_softmax<T: Float, const N: usize>(v: &[T; N], out: &mut [T; N]) {
     let lse = log_sum_exp(v);
     for (o, x) in out.iter_mut().zip(v) {
         *o = *x - lse;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_of_expressions_cover_every_term_once() {
+        // Integers are exact in f64, so any grouping gives the same total.
+        let triangle = |n: usize| (n * (n - 1) / 2) as f64;
+        assert_eq!(sum_map::<f64, 3, _>(|i| i as f64), triangle(3));
+        assert_eq!(sum_map::<f64, 15, _>(|i| i as f64), triangle(15));
+        assert_eq!(sum_map::<f64, 16, _>(|i| i as f64), triangle(16));
+        assert_eq!(sum_map::<f64, 37, _>(|i| i as f64), triangle(37));
+        let grid = sum_rows::<f64, 3, 21, _>(|i, j| (100 * i + j) as f64);
+        assert_eq!(grid, 21.0 * 300.0 + 3.0 * triangle(21));
+    }
+
+    #[test]
+    fn short_sums_add_in_order() {
+        // 1 + 2⁻⁵³ + 2⁻⁵³ in order rounds to 1 twice; a tree would keep 2⁻⁵².
+        let eps = f64::EPSILON / 2.0;
+        let terms = [1.0, eps, eps];
+        assert_eq!(sum_map::<f64, 3, _>(|i| terms[i]), 1.0);
     }
 }
