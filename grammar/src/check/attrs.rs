@@ -1,0 +1,224 @@
+//! Attributes and initialisers: `#[scalar]` and `#[chainrule]` on a net, doc comments
+//! only on statements, attributes passed through to the struct, and `= init`.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+
+use crate::ast::{self, AttrKind};
+use crate::diag::Ctxt;
+use crate::model::{self, Init, Scalar};
+use crate::source::Source;
+
+use super::literals::{integer, number};
+use super::scope::{closest, did_you_mean};
+
+/// The initialisers, for messages.
+pub(super) const INITS: &[&str] = &[
+    "zeros", "ones", "constant", "uniform", "normal", "xavier", "he",
+];
+
+/// An initialiser. Rejects: `glorot` (unknown), `uniform(1)` (arity), `xavier()`,
+/// `uniform(1, -1)` (empty range), `normal(0, -1)` (negative deviation).
+pub(super) fn init(cx: &Ctxt, i: Option<&ast::Init>) -> Option<Init> {
+    let Some(i) = i else { return Some(Init::Zeros) };
+    let name = i.name.text.as_str();
+    let want = match name {
+        "zeros" | "ones" | "xavier" | "he" => 0,
+        "constant" => 1,
+        "uniform" | "normal" => 2,
+        _ => {
+            let hint = match name {
+                "glorot" | "glorot_uniform" | "xavier_uniform" => {
+                    "; did you mean `xavier`?".to_string()
+                }
+                "kaiming" | "kaiming_normal" | "he_normal" => "; did you mean `he`?".to_string(),
+                "randn" | "gaussian" => "; did you mean `normal(mean, std)`?".to_string(),
+                "rand" => "; did you mean `uniform(lo, hi)`?".to_string(),
+                "const" | "fill" => "; did you mean `constant(c)`?".to_string(),
+                _ => did_you_mean(name, INITS.iter().copied()),
+            };
+            let list = "`zeros`, `ones`, `constant(c)`, `uniform(lo, hi)`, `normal(mean, std)`, `xavier` and `he`";
+            let msg = if hint.is_empty() {
+                format!("unknown initialiser `{name}`; the initialisers are {list}")
+            } else {
+                format!("unknown initialiser `{name}`{hint} The initialisers are {list}")
+            };
+            cx.error(&i.name.span, msg);
+            return None;
+        }
+    };
+    let args = i.args.as_deref().unwrap_or(&[]);
+    let usage = match name {
+        "constant" => "`constant(c)`",
+        "uniform" => "`uniform(lo, hi)`",
+        "normal" => "`normal(mean, std)`",
+        _ => "",
+    };
+    if want == 0 && i.args.is_some() {
+        cx.error(
+            &i.span,
+            format!("`{name}` takes no arguments; write `{name}`"),
+        );
+        return None;
+    }
+    if want > 0 && args.len() != want {
+        cx.error(
+            &i.span,
+            format!(
+                "`{name}` takes {want} argument{}: {usage}",
+                if want == 1 { "" } else { "s" }
+            ),
+        );
+        return None;
+    }
+    let mut vals = Vec::new();
+    for a in args {
+        let v = number(cx, &a.number)?;
+        vals.push(if a.negative { -v } else { v });
+    }
+    let (a, b) = (
+        vals.first().copied().unwrap_or(0.0),
+        vals.get(1).copied().unwrap_or(0.0),
+    );
+    Some(match name {
+        "zeros" => Init::Zeros,
+        "ones" => Init::Ones,
+        "xavier" => Init::Xavier,
+        "he" => Init::He,
+        "constant" => Init::Constant(a),
+        "uniform" => {
+            if a > b {
+                cx.error(
+                    &i.span,
+                    format!("`uniform(lo, hi)` needs `lo <= hi`, but {a} > {b}"),
+                );
+                return None;
+            }
+            Init::Uniform(a, b)
+        }
+        _ => {
+            if b < 0.0 {
+                cx.error(
+                    &i.span,
+                    format!("`normal(mean, std)` needs `std >= 0`, but it is {b}"),
+                );
+                return None;
+            }
+            Init::Normal(a, b)
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------- attributes
+
+/// Attributes copied onto the generated struct: everything but `#[scalar]`/`#[chainrule]`.
+pub(super) fn passthrough_attrs(attrs: &[ast::Attr], src: &Source) -> Vec<TokenStream> {
+    attrs
+        .iter()
+        .filter(|a| matches!(a.kind, AttrKind::Doc | AttrKind::Other(_)))
+        .map(|a| src.tokens_in(&a.span))
+        .collect()
+}
+
+/// What `#[scalar]` and `#[chainrule]` set.
+pub(super) struct Settings {
+    pub(super) scalar: Scalar,
+    pub(super) unroll: usize,
+    pub(super) max_size: u64,
+}
+
+pub(super) const SETTINGS: &[&str] = &["max_size", "unroll"];
+
+/// Reads `#[scalar(..)]` and `#[chainrule(..)]`. Rejects: `#[scalar(f16)]`, a second
+/// `#[scalar]`, `#[chainrule(unrol = 8)]`, `#[chainrule(unroll = 99999999)]`.
+pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
+    let mut out = Settings {
+        scalar: Scalar::F32,
+        unroll: model::DEFAULT_UNROLL,
+        max_size: model::DEFAULT_MAX_SIZE,
+    };
+    let mut seen_scalar = false;
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for a in attrs {
+        match &a.kind {
+            AttrKind::Scalar(ty) => {
+                if seen_scalar {
+                    cx.error(&a.span, "`#[scalar(..)]` is given twice");
+                }
+                seen_scalar = true;
+                match ty.text.as_str() {
+                    "f32" => out.scalar = Scalar::F32,
+                    "f64" => out.scalar = Scalar::F64,
+                    other => cx.error(
+                        &ty.span,
+                        format!("unknown scalar type `{other}`; use `#[scalar(f32)]` or `#[scalar(f64)]`"),
+                    ),
+                }
+            }
+            AttrKind::Chainrule(list) => {
+                for s in list {
+                    let key = s.key.text.as_str();
+                    if !SETTINGS.contains(&key) {
+                        cx.error(
+                            &s.key.span,
+                            match closest(key, SETTINGS.iter().copied()) {
+                                Some(c) => format!(
+                                    "unknown setting `{key}` in `#[chainrule(..)]`; did you mean `{c}`? The known settings are `max_size` and `unroll`"
+                                ),
+                                None => format!(
+                                    "unknown setting `{key}` in `#[chainrule(..)]`; the known settings are `max_size` and `unroll`"
+                                ),
+                            },
+                        );
+                        continue;
+                    }
+                    if !seen.insert(key.to_string()) {
+                        cx.error(&s.key.span, format!("`{key}` is set twice"));
+                        continue;
+                    }
+                    let Some(v) = integer(cx, &s.value, &format!("`{key}`")) else {
+                        continue;
+                    };
+                    if key == "unroll" {
+                        // Beyond this, unrolled code makes compile times explode.
+                        match usize::try_from(v) {
+                            Ok(v) if v <= model::MAX_UNROLL => out.unroll = v,
+                            _ => cx.error(
+                                &s.value.span,
+                                format!("`unroll` can be at most {}, not {v}", model::MAX_UNROLL),
+                            ),
+                        }
+                    } else if v == 0 {
+                        cx.error(&s.value.span, "`max_size` must be at least 1");
+                    } else {
+                        out.max_size = v;
+                    }
+                }
+            }
+            AttrKind::Doc | AttrKind::Other(_) => {}
+        }
+    }
+    out
+}
+
+/// Statements take doc comments only: there is nothing for other attributes to apply to.
+/// Rejects: `#[allow(unused)] let h = x;`, `#[scalar(f64)] input x: [2];`.
+pub(super) fn statement_attrs(cx: &Ctxt, attrs: &[ast::Attr]) {
+    for a in attrs {
+        let msg = match &a.kind {
+            AttrKind::Doc => continue,
+            AttrKind::Scalar(_) => {
+                "`#[scalar(..)]` goes on the `net`, not on a statement".to_string()
+            }
+            AttrKind::Chainrule(_) => {
+                "`#[chainrule(..)]` goes on the `net`, not on a statement".to_string()
+            }
+            AttrKind::Other(p) => format!(
+                "`#[{}]` cannot go on a statement; only doc comments are allowed there",
+                p.text
+            ),
+        };
+        cx.error(&a.span, msg);
+    }
+}

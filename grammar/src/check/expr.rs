@@ -1,0 +1,620 @@
+//! The expression type checker: shapes of operators, calls and indexing, each rule with
+//! the example it rejects.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::ast::{self, ExprKind as AstKind, Span};
+use crate::diag::Ctxt;
+use crate::model::{self, BinOp, ExprKind, Func, Sym};
+use crate::ops;
+
+use super::fns::{Builtin, FnEntry, alias, builtin, builtin_names};
+use super::literals::{integer, is_literal, literal, number};
+use super::scope::{Decls, did_you_mean};
+
+// ---------------------------------------------------------------------------- shapes
+
+/// A shape during checking, with dimensions wide enough that no declared size overflows;
+/// converted to [`model::Shape`] only for nets within the size limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Sh {
+    S,
+    V(u64),
+    M(u64, u64),
+}
+
+impl Sh {
+    /// The number of scalars, saturating.
+    pub(super) fn elems(self) -> u64 {
+        match self {
+            Sh::S => 1,
+            Sh::V(n) => n,
+            Sh::M(r, c) => r.saturating_mul(c),
+        }
+    }
+
+    /// The model's shape; dimensions saturate, which only a net over the size limit (hence
+    /// never handed to code generation) can reach.
+    pub(super) fn model(self) -> model::Shape {
+        let u = |d: u64| usize::try_from(d).unwrap_or(usize::MAX);
+        match self {
+            Sh::S => model::Shape::Scalar,
+            Sh::V(n) => model::Shape::Vector(u(n)),
+            Sh::M(r, c) => model::Shape::Matrix(u(r), u(c)),
+        }
+    }
+}
+
+impl fmt::Display for Sh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sh::S => write!(f, "[]"),
+            Sh::V(n) => write!(f, "[{n}]"),
+            Sh::M(r, c) => write!(f, "[{r}, {c}]"),
+        }
+    }
+}
+
+/// How an operand reads in a message: its source text, shortened if long.
+pub(super) fn show(e: &ast::Expr) -> String {
+    let s = e.to_source();
+    if s.chars().count() <= 40 {
+        format!("`{s}`")
+    } else {
+        let head: String = s.chars().take(37).collect();
+        format!("`{head}...`")
+    }
+}
+
+/// Where an expression is, which decides what its names may refer to.
+#[derive(Clone, Copy)]
+pub(super) enum Mode<'a> {
+    /// The value of the `let` at this statement: names declared above it.
+    Let { stmt: usize },
+    /// `output` or `loss`: any name of the net.
+    Anywhere,
+    /// A `fn` body: its parameters only.
+    Fn {
+        params: &'a [ast::Name],
+        name: &'a str,
+    },
+}
+
+/// A checked expression and its shape.
+pub(super) struct Typed {
+    pub(super) e: model::Expr,
+    pub(super) sh: Sh,
+}
+
+/// Checks expressions in one [`Mode`].
+pub(super) struct ExprChecker<'a> {
+    pub(super) cx: &'a Ctxt,
+    pub(super) fns: &'a [FnEntry],
+    pub(super) decls: &'a Decls,
+    pub(super) mode: Mode<'a>,
+    /// Scalars of every node built, saturating.
+    pub(super) size: u64,
+    /// Symbols used, for "cannot reach the loss".
+    pub(super) uses: BTreeSet<Sym>,
+    /// First use of each parameter in `@`: `(fan_in, fan_out)`.
+    pub(super) fans: BTreeMap<usize, (u64, u64)>,
+    /// Whether a name could not be resolved (reachability would then be a guess).
+    pub(super) unresolved: bool,
+    /// User `fn`s called, with the call's span.
+    pub(super) calls: Vec<(usize, Span)>,
+}
+
+impl<'a> ExprChecker<'a> {
+    pub(super) fn new(cx: &'a Ctxt, fns: &'a [FnEntry], decls: &'a Decls, mode: Mode<'a>) -> Self {
+        ExprChecker {
+            cx,
+            fns,
+            decls,
+            mode,
+            size: 0,
+            uses: BTreeSet::new(),
+            fans: BTreeMap::new(),
+            unresolved: false,
+            calls: Vec::new(),
+        }
+    }
+
+    /// Builds a node, counting its scalars toward the size limit.
+    pub(super) fn node(&mut self, kind: ExprKind, sh: Sh) -> Typed {
+        self.size = self.size.saturating_add(sh.elems());
+        Typed {
+            e: model::Expr {
+                kind,
+                shape: sh.model(),
+            },
+            sh,
+        }
+    }
+
+    pub(super) fn in_fn(&self) -> bool {
+        matches!(self.mode, Mode::Fn { .. })
+    }
+
+    pub(super) fn expr(&mut self, e: &ast::Expr) -> Option<Typed> {
+        match &e.kind {
+            AstKind::Num(n) => {
+                let v = number(self.cx, n)?;
+                Some(self.node(ExprKind::Num(v), Sh::S))
+            }
+            AstKind::Name(n) => self.name(n, &e.span),
+            AstKind::Neg(a) => {
+                let a = self.expr(a)?;
+                Some(self.node(ExprKind::Neg(Box::new(a.e)), a.sh))
+            }
+            AstKind::Binary(op, a, b) => self.binary(e, *op, a, b),
+            AstKind::Call(name, args) => self.call(e, name, args),
+            AstKind::Index(a, idx) => self.index(a, idx),
+        }
+    }
+
+    pub(super) fn binary(
+        &mut self,
+        e: &ast::Expr,
+        op: ast::BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+    ) -> Option<Typed> {
+        if op == ast::BinOp::MatMul && self.in_fn() {
+            // A `fn` body sees one scalar of each argument at a time.
+            // Rejects: `fn f(a, b) = a @ b;`.
+            self.cx.error(
+                &e.span,
+                "`@` cannot appear in a `fn` body: a `fn` is applied to one scalar at a time; use `*`",
+            );
+            self.expr(a);
+            self.expr(b);
+            return None;
+        }
+        let (ta, tb) = (self.expr(a), self.expr(b));
+        let (ta, tb) = (ta?, tb?);
+        let sh = match op {
+            ast::BinOp::MatMul => self.matmul_shape(e, a, b, ta.sh, tb.sh)?,
+            ast::BinOp::Pow => {
+                // `^` raises every element to one power; an elementwise power of two
+                // tensors is not in the language. Rejects: `x ^ v` with `v: [3]`.
+                if tb.sh != Sh::S {
+                    self.cx.error(
+                        &b.span,
+                        format!(
+                            "the exponent of `^` must be a scalar, but {} is {}",
+                            show(b),
+                            tb.sh
+                        ),
+                    );
+                    return None;
+                }
+                ta.sh
+            }
+            _ => {
+                // Elementwise operators need equal shapes; a scalar broadcasts.
+                // Rejects: `a + b` with `a: [2]`, `b: [3]`.
+                if ta.sh == tb.sh || tb.sh == Sh::S {
+                    ta.sh
+                } else if ta.sh == Sh::S {
+                    tb.sh
+                } else {
+                    self.cx.error(
+                        &e.span,
+                        format!(
+                            "shape mismatch in `{}`: {} is {} but {} is {}; the shapes must be equal, or one side a scalar",
+                            op.symbol(),
+                            show(a),
+                            ta.sh,
+                            show(b),
+                            tb.sh
+                        ),
+                    );
+                    return None;
+                }
+            }
+        };
+        if op == ast::BinOp::MatMul {
+            self.note_fans(&ta.e, &tb.e);
+        }
+        let op = match op {
+            ast::BinOp::Add => BinOp::Add,
+            ast::BinOp::Sub => BinOp::Sub,
+            ast::BinOp::Mul => BinOp::Mul,
+            ast::BinOp::Div => BinOp::Div,
+            ast::BinOp::MatMul => BinOp::MatMul,
+            ast::BinOp::Pow => BinOp::Pow,
+        };
+        Some(self.node(ExprKind::Binary(op, Box::new(ta.e), Box::new(tb.e)), sh))
+    }
+
+    /// The shape of `a @ b`. `@` is the matrix product of SPEC §2:
+    /// `[m, n] @ [n]`, `[n] @ [n, m]`, `[m, n] @ [n, k]`.
+    /// Rejects: `w1 @ x` with `w1: [2, 3]`, `x: [2]`; `s @ x` with a scalar `s`;
+    /// `u @ v` of two vectors (that is `dot(u, v)`).
+    pub(super) fn matmul_shape(
+        &self,
+        e: &ast::Expr,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        sa: Sh,
+        sb: Sh,
+    ) -> Option<Sh> {
+        let mismatch = || {
+            format!(
+                "shape mismatch in `@`: {} is {sa} but {} is {sb}; the inner sizes must agree",
+                show(a),
+                show(b)
+            )
+        };
+        let result = match (sa, sb) {
+            (Sh::S, _) | (_, Sh::S) => {
+                let s = if sa == Sh::S { a } else { b };
+                self.cx.error(
+                    &e.span,
+                    format!(
+                        "`@` is a matrix product and needs a vector or a matrix on each side, but {} is a scalar; use `*` to scale",
+                        show(s)
+                    ),
+                );
+                return None;
+            }
+            (Sh::V(n), Sh::V(m)) => {
+                let dot = format!("dot({}, {})", a.to_source(), b.to_source());
+                let msg = if n == m {
+                    format!(
+                        "`@` of two vectors ({} is {sa}, {} is {sb}) is not defined; for their inner product use `{dot}`",
+                        show(a),
+                        show(b)
+                    )
+                } else {
+                    format!(
+                        "{}; for an inner product of two vectors use `dot`",
+                        mismatch()
+                    )
+                };
+                self.cx.error(&e.span, msg);
+                return None;
+            }
+            (Sh::M(m, n), Sh::V(k)) if n == k => Sh::V(m),
+            (Sh::V(n), Sh::M(k, m)) if n == k => Sh::V(m),
+            (Sh::M(m, n), Sh::M(k, c)) if n == k => Sh::M(m, c),
+            _ => {
+                self.cx.error(&e.span, mismatch());
+                return None;
+            }
+        };
+        Some(result)
+    }
+
+    /// Records the fans of a parameter matrix the first time it is an operand of `@`:
+    /// `w @ x` reads `w: [r, c]` as `c` inputs to `r` outputs, `x @ w` as `r` to `c`.
+    pub(super) fn note_fans(&mut self, a: &model::Expr, b: &model::Expr) {
+        if let (ExprKind::Sym(Sym::Param(p)), model::Shape::Matrix(r, c)) = (&a.kind, a.shape) {
+            self.fans.entry(*p).or_insert((c as u64, r as u64));
+        }
+        if let (ExprKind::Sym(Sym::Param(p)), model::Shape::Matrix(r, c)) = (&b.kind, b.shape) {
+            self.fans.entry(*p).or_insert((r as u64, c as u64));
+        }
+    }
+
+    /// `v[i]` or `m[i, j]`. Rejects: `v[3]` with `v: [3]`, `m[0]` with `m: [2, 2]`, `s[0]`
+    /// with a scalar `s`.
+    pub(super) fn index(&mut self, a: &ast::Expr, idx: &[ast::Number]) -> Option<Typed> {
+        let t = self.expr(a)?;
+        let dims: Vec<u64> = match t.sh {
+            Sh::S => {
+                self.cx.error(
+                    &a.span,
+                    format!("{} is a scalar and cannot be indexed", show(a)),
+                );
+                return None;
+            }
+            Sh::V(n) => vec![n],
+            Sh::M(r, c) => vec![r, c],
+        };
+        if dims.len() != idx.len() {
+            let how = if dims.len() == 1 {
+                "one index, like `v[0]`"
+            } else {
+                "two indices, like `m[0, 1]`"
+            };
+            let span = match (idx.first(), idx.last()) {
+                (Some(f), Some(l)) => f.span.start..l.span.end,
+                _ => a.span.clone(),
+            };
+            self.cx
+                .error(&span, format!("{} is {} and takes {how}", show(a), t.sh));
+            return None;
+        }
+        let mut out = Vec::new();
+        for (n, d) in idx.iter().zip(&dims) {
+            let i = integer(self.cx, n, "an index")?;
+            if i >= *d {
+                self.cx.error(
+                    &n.span,
+                    format!(
+                        "index {i} is out of range for {} of shape {}; valid indices are 0 to {}",
+                        show(a),
+                        t.sh,
+                        d - 1
+                    ),
+                );
+                return None;
+            }
+            out.push(usize::try_from(i).unwrap_or(usize::MAX));
+        }
+        Some(self.node(ExprKind::Index(Box::new(t.e), out), Sh::S))
+    }
+
+    pub(super) fn call(
+        &mut self,
+        e: &ast::Expr,
+        name: &ast::Name,
+        args: &[ast::Expr],
+    ) -> Option<Typed> {
+        let f = name.text.as_str();
+        if let Some(b) = builtin(f) {
+            return self.builtin_call(e, name, b, args);
+        }
+        if let Some(i) = self.fns.iter().position(|u| u.name == f) {
+            if self.fns.get(i).is_some_and(|u| u.broken) {
+                for a in args {
+                    self.expr(a);
+                }
+                return None;
+            }
+            let want = self.fns.get(i).map_or(0, |u| u.params.len());
+            if self.in_fn() {
+                self.calls.push((i, name.span.clone()));
+            }
+            return self.elementwise(e, name, Func::User(i), want, args);
+        }
+        // Rejects: `log(x)` (the language says `ln`), `sigmod(x)`, `w1(x)`.
+        self.unresolved = true;
+        let hint = if let Some(h) = alias(f) {
+            format!("; {h}")
+        } else if let Some(d) = self.decls.by_name.get(f) {
+            format!(
+                "; `{f}` is {}, not a function (for a product write `{f} @ (..)` or `{f} * (..)`)",
+                d.describe()
+            )
+        } else {
+            let names = builtin_names().chain(self.fns.iter().map(|u| u.name.as_str()));
+            did_you_mean(f, names)
+        };
+        self.cx
+            .error(&name.span, format!("unknown function `{f}`{hint}"));
+        for a in args {
+            self.expr(a);
+        }
+        None
+    }
+
+    /// Checks the argument count; on a mismatch, reports it and still checks the
+    /// arguments for their own errors. Rejects: `sigmoid(a, b)`, `mse(y)`.
+    pub(super) fn arity(
+        &mut self,
+        e: &ast::Expr,
+        f: &str,
+        args: &[ast::Expr],
+        allowed: &[usize],
+    ) -> bool {
+        if allowed.contains(&args.len()) {
+            return true;
+        }
+        let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+        let want = match allowed {
+            [n] => format!("{n} {}", plural(*n)),
+            [a, b] => format!("{a} or {b} arguments"),
+            _ => "a different number of arguments".into(),
+        };
+        let given = args.len();
+        self.cx.error(
+            &e.span,
+            format!(
+                "`{f}` takes {want}, but {given} {} given",
+                if given == 1 { "was" } else { "were" }
+            ),
+        );
+        for a in args {
+            self.expr(a);
+        }
+        false
+    }
+
+    pub(super) fn builtin_call(
+        &mut self,
+        e: &ast::Expr,
+        name: &ast::Name,
+        b: Builtin,
+        args: &[ast::Expr],
+    ) -> Option<Typed> {
+        let f = name.text.as_str();
+        let elementwise = matches!(b, Builtin::Elem(..) | Builtin::Table(_));
+        if self.in_fn() && !elementwise {
+            // Reductions, vector functions and losses see whole tensors, which a `fn`
+            // (applied to one scalar at a time) never has. Rejects: `fn f(x) = sum(x);`.
+            self.cx.error(
+                &e.span,
+                format!(
+                    "`{f}` cannot appear in a `fn` body: a `fn` is applied to one scalar at a time, so only arithmetic and elementwise functions are allowed"
+                ),
+            );
+            return None;
+        }
+        match b {
+            Builtin::Elem(func, n) => self.elementwise(e, name, func, n, args),
+            Builtin::Table(id) => self.table_call(e, id, args),
+            Builtin::Dense => {
+                // `dense` declares parameters, which needs a name to derive theirs from.
+                // Rejects: `let y = sigmoid(dense(x, 3));`, `loss sum(dense(x, 1));`.
+                self.cx.error(
+                    &e.span,
+                    "`dense` declares parameters, so it must be the whole right side of a `let`, like `let h = dense(x, 16, tanh);`",
+                );
+                None
+            }
+            Builtin::Reduce(func) => {
+                if !self.arity(e, f, args, &[1]) {
+                    return None;
+                }
+                let a = self.expr(args.first()?)?;
+                Some(self.node(ExprKind::Call(func, vec![a.e]), Sh::S))
+            }
+            Builtin::Dot | Builtin::Loss(_) => {
+                if !self.arity(e, f, args, &[2]) {
+                    return None;
+                }
+                let (x, y) = (args.first()?, args.get(1)?);
+                let (tx, ty) = (self.expr(x), self.expr(y));
+                let (tx, ty) = (tx?, ty?);
+                // Both sides pair element by element. Rejects: `mse(y, t)` with `y: [2]`,
+                // `t: [3]`.
+                if tx.sh != ty.sh {
+                    self.cx.error(
+                        &e.span,
+                        format!(
+                            "shape mismatch in `{f}`: {} is {} but {} is {}; both arguments must have the same shape",
+                            show(x),
+                            tx.sh,
+                            show(y),
+                            ty.sh
+                        ),
+                    );
+                    return None;
+                }
+                let func = match b {
+                    Builtin::Loss(func) => func,
+                    _ => Func::Dot,
+                };
+                Some(self.node(ExprKind::Call(func, vec![tx.e, ty.e]), Sh::S))
+            }
+            Builtin::VecFn(func) => {
+                if !self.arity(e, f, args, &[1]) {
+                    return None;
+                }
+                let x = args.first()?;
+                let t = self.expr(x)?;
+                // Softmax normalises over one axis; over a matrix it would be ambiguous.
+                // Rejects: `softmax(m)` with `m: [2, 3]`.
+                if !matches!(t.sh, Sh::V(_)) {
+                    self.cx.error(
+                        &e.span,
+                        format!("`{f}` takes a vector, but {} is {}", show(x), t.sh),
+                    );
+                    return None;
+                }
+                Some(self.node(ExprKind::Call(func, vec![t.e]), t.sh))
+            }
+            Builtin::Transpose => {
+                if !self.arity(e, f, args, &[1]) {
+                    return None;
+                }
+                let x = args.first()?;
+                let t = self.expr(x)?;
+                // Rejects: `transpose(v)` with `v: [3]`.
+                let Sh::M(r, c) = t.sh else {
+                    self.cx.error(
+                        &e.span,
+                        format!("`transpose` takes a matrix, but {} is {}", show(x), t.sh),
+                    );
+                    return None;
+                };
+                Some(self.node(ExprKind::Call(Func::Transpose, vec![t.e]), Sh::M(c, r)))
+            }
+        }
+    }
+
+    /// An elementwise function (built-in or user): arguments of one shape, scalars
+    /// broadcast. Rejects: `max(a, b)` with `a: [2]`, `b: [3]`.
+    pub(super) fn elementwise(
+        &mut self,
+        e: &ast::Expr,
+        name: &ast::Name,
+        func: Func,
+        n: usize,
+        args: &[ast::Expr],
+    ) -> Option<Typed> {
+        if !self.arity(e, &name.text, args, &[n]) {
+            return None;
+        }
+        let typed: Vec<Option<Typed>> = args.iter().map(|a| self.expr(a)).collect();
+        let typed: Vec<Typed> = typed.into_iter().collect::<Option<_>>()?;
+        let mut common: Option<(usize, Sh)> = None;
+        for (i, t) in typed.iter().enumerate() {
+            if t.sh == Sh::S {
+                continue;
+            }
+            match common {
+                None => common = Some((i, t.sh)),
+                Some((j, sh)) if sh != t.sh => {
+                    let (aj, ai) = (args.get(j)?, args.get(i)?);
+                    self.cx.error(
+                        &e.span,
+                        format!(
+                            "shape mismatch in `{}`: {} is {sh} but {} is {}; the arguments must have the same shape, or be scalars",
+                            name.text,
+                            show(aj),
+                            show(ai),
+                            t.sh
+                        ),
+                    );
+                    return None;
+                }
+                Some(_) => {}
+            }
+        }
+        let sh = common.map_or(Sh::S, |(_, s)| s);
+        let args = typed.into_iter().map(|t| t.e).collect();
+        Some(self.node(ExprKind::Call(func, args), sh))
+    }
+
+    /// A function of the table: its operand, then its parameters, which are folded into
+    /// the function and so must be numbers. Rejects: `leaky_relu(x, a)` with a name `a`.
+    pub(super) fn table_call(
+        &mut self,
+        e: &ast::Expr,
+        id: ops::FnId,
+        args: &[ast::Expr],
+    ) -> Option<Typed> {
+        let func = id.function();
+        let required = 1 + func.params.iter().filter(|p| p.default.is_none()).count();
+        let counts: Vec<usize> = (required..=1 + func.params.len()).collect();
+        if !self.arity(e, func.name, args, &counts) {
+            return None;
+        }
+        let x = self.expr(args.first()?);
+        let mut params = Vec::with_capacity(func.params.len());
+        let mut ok = true;
+        for (k, p) in func.params.iter().enumerate() {
+            let value = match args.get(k + 1) {
+                None => p.default,
+                Some(a) => literal(self.cx, a).or_else(|| {
+                    if !is_literal(a) {
+                        self.cx.error(
+                            &a.span,
+                            format!(
+                                "the {} of `{}` must be a number literal, like `{}(x, 0.2)`, not {}",
+                                p.what,
+                                func.name,
+                                func.name,
+                                show(a)
+                            ),
+                        );
+                    }
+                    None
+                }),
+            };
+            match value {
+                Some(v) => params.push(v),
+                None => ok = false,
+            }
+        }
+        let x = x?;
+        ok.then(|| {
+            let applied = ops::Applied::new(id, &params);
+            self.node(ExprKind::Call(Func::Elem(applied), vec![x.e]), x.sh)
+        })
+    }
+}
