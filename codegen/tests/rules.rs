@@ -284,6 +284,8 @@ fn leaky_relu_both_sides() {
 
 #[test]
 fn matvec_and_vecmat() {
+    // Two rules, two products: `w @ x` with `w: [3, 4]` and `x @ v` with `v: [4, 2]`,
+    // each feeding the loss through its own weighting.
     check(&Case {
         params: vec![Shape::Matrix(3, 4), Shape::Matrix(4, 2)],
         input: Shape::Vector(4),
@@ -292,15 +294,23 @@ fn matvec_and_vecmat() {
         build: |g, p, x| {
             let h = g.matvec(p[0], x); // [3]
             let h = g.unary(elem("tanh"), h);
-            let w2t = g.transpose(p[1]); // [2, 4]
-            let z = g.matvec(w2t, x); // [2]
             let u = g.vecmat(x, p[1]); // [2]
-            let s = g.add(z, u);
+            let u = g.unary(elem("sin"), u);
             let a = weighted(g, h);
-            let b = weighted(g, s);
+            let b = weighted(g, u);
             g.add(a, b)
         },
     });
+}
+
+#[test]
+fn a_transposed_matvec_is_a_vecmat() {
+    // So the two products above cover `transpose(v) @ x` too.
+    let mut g = Graph::new();
+    let x = g.leaf(Op::Input, Shape::Vector(4));
+    let v = g.leaf(Op::Param(0), Shape::Matrix(4, 2));
+    let vt = g.transpose(v);
+    assert_eq!(g.matvec(vt, x), g.vecmat(x, v));
 }
 
 #[test]
