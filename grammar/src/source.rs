@@ -113,10 +113,20 @@ impl Source {
                 continue;
             };
             let depth = src.depth(&stack);
+            // A `macro_rules!` fragment such as `$e:expr` arrives as an invisible group,
+            // which must bind as one operand: `w * $e` with `$e = x + 1` is `w * (x + 1)`.
+            let tree = match tree {
+                TokenTree::Group(g) if g.delimiter() == Delimiter::None && is_operand(&g) => {
+                    let mut parens = Group::new(Delimiter::Parenthesis, g.stream());
+                    parens.set_span(g.span());
+                    TokenTree::Group(parens)
+                }
+                tree => tree,
+            };
             match tree {
                 TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
-                    // Invisible groups come from `macro_rules!` forwarding: only their
-                    // contents are written.
+                    // Other invisible groups (one token, or whole statements) only
+                    // forward their contents.
                     stack.push(Frame {
                         rest: g.stream().into_iter(),
                         closes: None,
@@ -260,6 +270,18 @@ impl Source {
     }
 }
 
+/// Whether an invisible group holds an expression of several tokens, which must read as
+/// if parenthesized; a single token or a run of statements reads as written.
+fn is_operand(g: &Group) -> bool {
+    let mut trees = g.stream().into_iter();
+    let several = trees.next().is_some() && trees.next().is_some();
+    let statements = g
+        .stream()
+        .into_iter()
+        .any(|t| matches!(&t, TokenTree::Punct(p) if p.as_char() == ';'));
+    several && !statements
+}
+
 fn open_char(d: Delimiter) -> &'static str {
     match d {
         Delimiter::Parenthesis => "(",
@@ -314,16 +336,29 @@ mod tests {
         assert_eq!(src.tokens_in(&(8..13)).to_string(), "[b]");
     }
 
-    #[test]
-    fn invisible_groups_are_transparent() {
-        // `macro_rules!` forwarding wraps fragments in groups without delimiters.
-        let inner: TokenStream = "x + 1".parse().expect("lexes");
-        let mut ts: TokenStream = "let y =".parse().expect("lexes");
+    /// `prefix` followed by `inner` in an invisible group, as `macro_rules!` forwards it.
+    fn forwarded(prefix: &str, inner: &str) -> Source {
+        let inner: TokenStream = inner.parse().expect("lexes");
+        let mut ts: TokenStream = prefix.parse().expect("lexes");
         ts.extend([TokenTree::Group(Group::new(Delimiter::None, inner))]);
-        let src = Source::flatten(ts);
-        assert_eq!(src.text, "let y = x + 1 ");
+        Source::flatten(ts)
+    }
+
+    #[test]
+    fn invisible_groups_of_one_token_or_of_statements_are_transparent() {
+        let src = forwarded("let y = w *", "x");
+        assert_eq!(src.text, "let y = w * x ");
         assert!(src.groups.is_empty());
         assert!(src.tokens.iter().all(|t| t.depth == 0));
+        let src = forwarded("", "input x : [ 2 ] ; output x ;");
+        assert_eq!(src.text, "input x : [ 2 ] ; output x ; ");
+    }
+
+    #[test]
+    fn invisible_groups_of_expressions_bind_as_one_operand() {
+        let src = forwarded("let y = w *", "x + 1");
+        assert_eq!(src.text, "let y = w * ( x + 1 ) ");
+        assert_eq!(src.groups.len(), 1);
     }
 
     #[test]

@@ -119,3 +119,32 @@ fn a_loss_that_ignores_the_input() {
     assert_eq!(grad.w, [2.0, 2.0]);
     assert_eq!(net.loss(&[3.0, 4.0], &1.5), 2.0 + 1.5);
 }
+
+/// A net whose expression comes from a `macro_rules!` fragment, as a user's own macro
+/// would forward it.
+macro_rules! scaled {
+    ($name:ident, $e:expr) => {
+        network! {
+            #[scalar(f64)]
+            net $name {
+                input x: [1];
+                param w: [1] = constant(2.0);
+                let y = w * $e;
+                output y;
+                loss sum(y);
+            }
+        }
+    };
+}
+
+scaled!(Forwarded, x + 1);
+
+#[test]
+fn a_forwarded_expression_binds_as_one_operand() {
+    // `w * $e` with `$e = x + 1` is `w * (x + 1)`: 2 · (1 + 1) = 4, not 2 · 1 + 1.
+    let net = Forwarded::new(0);
+    assert_eq!(net.forward(&[1.0]), [4.0]);
+    let mut grad = Forwarded::zeros();
+    net.backward(&[1.0], &mut grad);
+    assert_eq!(grad.w, [2.0]);
+}
