@@ -261,7 +261,7 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
         #allow
         impl #name {
             /// The total number of scalar parameters.
-            pub const PARAMS: usize = #params_total;
+            pub const PARAMS: ::core::primitive::usize = #params_total;
             /// Each parameter's name and shape, in declaration order.
             pub const LAYOUT: &'static [::chainrule::ParamInfo] = &[#(#layout),*];
 
@@ -273,14 +273,14 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
             /// A net with each parameter drawn from its `init`; the same seed gives the
             /// same parameters on every platform. For large nets, `chainrule::boxed_new`
             /// builds one directly on the heap.
-            pub fn new(seed: u64) -> Self {
+            pub fn new(seed: ::core::primitive::u64) -> Self {
                 let mut net = Self::zeros();
                 net.reinit(seed);
                 net
             }
 
             /// Redraws every parameter from its `init` in place, as `new(seed)` would.
-            pub fn reinit(&mut self, seed: u64) {
+            pub fn reinit(&mut self, seed: ::core::primitive::u64) {
                 #reinit
             }
 
@@ -376,17 +376,17 @@ fn network_impl(api: &Api, types: &Types, backward: &TokenStream) -> TokenStream
             type Input = #in_ty;
             type Target = #tgt_ty;
             type Output = #out_ty;
-            const NAME: &'static str = #name_str;
-            const PARAMS: usize = #params_total;
+            const NAME: &'static ::core::primitive::str = #name_str;
+            const PARAMS: ::core::primitive::usize = #params_total;
             const LAYOUT: &'static [::chainrule::ParamInfo] = Self::LAYOUT;
 
             fn zeros() -> Self {
                 Self::zeros()
             }
-            fn new(seed: u64) -> Self {
+            fn new(seed: ::core::primitive::u64) -> Self {
                 Self::new(seed)
             }
-            fn reinit(&mut self, seed: u64) {
+            fn reinit(&mut self, seed: ::core::primitive::u64) {
                 Self::reinit(self, seed)
             }
             fn as_slice(&self) -> &[#t_ty] {

@@ -80,6 +80,11 @@ impl<'a> Emitter<'a> {
     /// A scalar literal of the net's type.
     fn literal(&self, v: f64) -> Expr {
         let t = &self.scalar_ty;
+        // A value beyond f32's range is the infinity f32 arithmetic would give.
+        let v = match self.net.scalar {
+            Scalar::F32 => f64::from(v as f32),
+            Scalar::F64 => v,
+        };
         if v.is_nan() {
             return Expr::atom(quote!(#t::NAN));
         }

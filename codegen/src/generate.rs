@@ -51,7 +51,13 @@ pub fn generate(net: &Net) -> TokenStream {
         returns: d_input.into_iter().collect(),
         sinks: vec![],
     };
-    let unrolled = cost(&low.graph, &backward) <= net.unroll as u64;
+    // Every method is unrolled or none is: the budget bounds the largest of them.
+    let unrolled = [&forward, &loss, &backward, &input_gradient]
+        .iter()
+        .map(|spec| cost(&low.graph, spec))
+        .max()
+        .unwrap_or(0)
+        <= net.unroll as u64;
     // Each method names nodes by its own differentiation: with seed 1 the adjoint of `y`
     // can be a forward value (the residual `y − t`) that `backward` stores too.
     let created = [&adjoints, &input_adjoints];

@@ -84,3 +84,12 @@ fn unrolled_code_stays_within_its_budget() {
         }
     }
 }
+
+#[test]
+fn the_unroll_budget_counts_every_method() {
+    // `backward` does almost nothing here, but `forward` sums 16384 inputs: unrolled it
+    // would write 16384 terms. Every method is held to the budget, so this is loop form.
+    let net = "net A { input x: [16384]; param w: []; let y = sum(x); output y; loss w; }";
+    let tokens = count(expand(net));
+    assert!(tokens < 4000, "{tokens} tokens");
+}

@@ -148,3 +148,66 @@ fn a_forwarded_expression_binds_as_one_operand() {
     net.backward(&[1.0], &mut grad);
     assert_eq!(grad.w, [2.0]);
 }
+
+network! {
+    /// Nets named like the primitive types the generated code also names.
+    #[allow(non_camel_case_types)]
+    net u64 {
+        input x: [2];
+        param w: [2] = ones;
+        let y = sum(w * x);
+        output y;
+        loss y;
+    }
+    #[allow(non_camel_case_types)]
+    net usize {
+        input x: [2];
+        param w: [2] = ones;
+        output w;
+        loss sum(w * x);
+    }
+    #[allow(non_camel_case_types)]
+    net str {
+        input x: [];
+        param w: [] = ones;
+        output w;
+        loss w * x;
+    }
+
+    /// Constants beyond f32's range are f32's infinities, as f32 arithmetic gives: a
+    /// literal, and constants folded at compile time.
+    net HugeLiteral {
+        input x: [2];
+        param w: [2] = ones;
+        let y = w * x * 1e39;
+        output y;
+        loss sum(w * x);
+    }
+    net HugeFolded {
+        input x: [2];
+        param w: [2] = ones;
+        let y = w * x + exp(89) - 2 ^ 128 * x;
+        output y;
+        loss sum(w * x);
+    }
+}
+
+#[test]
+fn nets_may_be_named_like_primitive_types() {
+    assert_eq!(<u64 as chainrule::Network>::NAME, "u64");
+    assert_eq!(u64::new(0).forward(&[1.0, 2.0]), 3.0);
+    assert_eq!(usize::PARAMS, 2);
+    assert_eq!(str::new(0).loss(&3.0), 3.0);
+}
+
+#[test]
+fn f32_constants_out_of_range_are_infinite() {
+    assert_eq!(
+        HugeLiteral::new(0).forward(&[1.0, -1.0]),
+        [f32::INFINITY, f32::NEG_INFINITY]
+    );
+    // e⁸⁹ and 2¹²⁸ are +∞ in f32: +∞ − ∞·0 is NaN, +∞ − ∞·(−1) is +∞.
+    let y = HugeFolded::new(0).forward(&[0.0, -1.0]);
+    assert!(y[0].is_nan(), "{y:?}");
+    assert_eq!(y[1], f32::INFINITY);
+}
