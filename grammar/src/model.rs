@@ -289,7 +289,7 @@ pub struct StubApi {
     pub params: Vec<(String, Shape)>,
 }
 
-/// The default unroll budget, in scalar operations of forward plus backward.
+/// The default unroll budget, in scalar operations of the largest method.
 pub const DEFAULT_UNROLL: usize = 512;
 /// The largest unroll budget accepted; beyond it, compile time explodes.
 pub const MAX_UNROLL: usize = 1 << 16;
