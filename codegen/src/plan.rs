@@ -182,6 +182,7 @@ pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool) -> Plan {
             Place::Inline
         };
     }
+    bound_depth(g, &mut place);
 
     let mut groups = vec![None; n];
     if !unrolled {
@@ -238,6 +239,32 @@ fn ready_after(g: &Graph, place: &[Place], id: Id) -> Option<Id> {
         }
     }
     latest
+}
+
+/// The deepest chain of inlined nodes one expression may hold. A deeper chain (a long
+/// run of `let a2 = sin(a1);`) is cut by storing a node, so neither the emitter, the docs
+/// nor rustc's parser recurses without limit.
+pub const MAX_INLINE_DEPTH: u32 = 32;
+
+/// Stores every inlined node that would end a chain deeper than [`MAX_INLINE_DEPTH`].
+fn bound_depth(g: &Graph, place: &mut [Place]) {
+    let mut depth = vec![0u32; place.len()];
+    for id in g.ids() {
+        if place[id.index()] != Place::Inline {
+            continue;
+        }
+        let below = g
+            .op(id)
+            .children()
+            .map(|c| depth[c.index()])
+            .max()
+            .unwrap_or(0);
+        if below >= MAX_INLINE_DEPTH {
+            place[id.index()] = Place::Let;
+        } else {
+            depth[id.index()] = below + 1;
+        }
+    }
 }
 
 /// True for nodes that only select elements of a leaf: `x[3]`, `transpose(w)`, a

@@ -93,3 +93,41 @@ fn the_unroll_budget_counts_every_method() {
     let tokens = count(expand(net));
     assert!(tokens < 4000, "{tokens} tokens");
 }
+
+/// The deepest nesting of groups (parentheses, brackets, braces) in a token stream.
+fn depth(ts: TokenStream) -> usize {
+    ts.into_iter()
+        .map(|t| match t {
+            TokenTree::Group(g) => 1 + depth(g.stream()),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn chain(n: usize, step: &str) -> String {
+    let mut src = String::from("net Chain { input x: [2]; param w: [2]; let a0 = w * x;\n");
+    for i in 1..=n {
+        src += &format!(
+            "let a{i} = {};\n",
+            step.replace("PREV", &format!("a{}", i - 1))
+        );
+    }
+    src += &format!("output a{n}; loss sum(a{n}); }}");
+    src
+}
+
+#[test]
+fn long_let_chains_expand_in_bounded_depth_and_linear_size() {
+    for step in ["sin(PREV)", "PREV + w"] {
+        let (short, long) = (expand(&chain(500, step)), expand(&chain(1000, step)));
+        let deepest = depth(long.clone());
+        // Expressions are cut into stored values every 32 levels, so depth stays small.
+        assert!(deepest <= 80, "{step}: nesting depth {deepest}");
+        let (short, long) = (count(short), count(long));
+        assert!(
+            long < short * 5 / 2,
+            "{step}: {short} tokens for 500 lets, {long} for 1000"
+        );
+    }
+}
