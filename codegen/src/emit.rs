@@ -326,28 +326,28 @@ impl<'a> Emitter<'a> {
     }
 
     /// `a + b + c …`, left to right.
-    fn sum_of(&self, terms: impl Iterator<Item = Expr>) -> Expr {
-        terms
-            .reduce(|acc, t| binop(acc, quote!(+), t, P_ADD))
-            .unwrap_or_else(|| self.literal(0.0))
+    fn sum_of(&self, mut terms: impl Iterator<Item = Expr>) -> Expr {
+        match terms.next() {
+            Some(first) => print::chain(first, terms.map(|t| (quote!(+), t)), P_ADD),
+            None => self.literal(0.0),
+        }
     }
 
     /// `± a ± b …` for the terms of a sum.
     fn signed_sum(&self, terms: &[Term], ix: &[Ix]) -> Expr {
-        let mut acc: Option<Expr> = None;
-        for t in terms {
-            let e = self.elem(t.id, ix);
-            acc = Some(match (acc, t.negated) {
-                (None, false) => e,
-                (None, true) => {
-                    let e = e.at(P_NEG);
-                    Expr::new(quote!(-#e), P_NEG)
-                }
-                (Some(a), false) => binop(a, quote!(+), e, P_ADD),
-                (Some(a), true) => binop(a, quote!(-), e, P_ADD),
-            });
+        let Some((first, rest)) = terms.split_first() else {
+            return self.literal(0.0);
+        };
+        let mut head = self.elem(first.id, ix);
+        if first.negated {
+            let e = head.at(P_NEG);
+            head = Expr::new(quote!(-#e), P_NEG);
         }
-        acc.unwrap_or_else(|| self.literal(0.0))
+        let rest = rest.iter().map(|t| {
+            let op = if t.negated { quote!(-) } else { quote!(+) };
+            (op, self.elem(t.id, ix))
+        });
+        print::chain(head, rest, P_ADD)
     }
 
     /// A kernel adding a product into `dst` (a `&mut` place).

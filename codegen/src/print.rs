@@ -22,6 +22,8 @@ pub trait Text: Clone {
     fn parenthesized(&self) -> Self;
     /// `l op r`.
     fn infix(l: Self, op: Self, r: Self) -> Self;
+    /// Appends ` op r` in place, so a long chain is built in linear time.
+    fn append(&mut self, op: Self, r: Self);
 }
 
 impl Text for TokenStream {
@@ -31,6 +33,9 @@ impl Text for TokenStream {
     fn infix(l: Self, op: Self, r: Self) -> Self {
         quote!(#l #op #r)
     }
+    fn append(&mut self, op: Self, r: Self) {
+        self.extend([op, r]);
+    }
 }
 
 impl Text for String {
@@ -39,6 +44,9 @@ impl Text for String {
     }
     fn infix(l: Self, op: Self, r: Self) -> Self {
         format!("{l} {op} {r}")
+    }
+    fn append(&mut self, op: Self, r: Self) {
+        *self = format!("{self} {op} {r}");
     }
 }
 
@@ -77,4 +85,22 @@ impl<T: Text> Expr<T> {
 pub fn binop<T: Text>(l: Expr<T>, op: T, r: Expr<T>, prec: i8) -> Expr<T> {
     let (l, r) = (l.at(prec), r.at(prec + 1));
     Expr::new(T::infix(l, op, r), prec)
+}
+
+/// `first op₁ e₁ op₂ e₂ …` at strength `prec`, left-associative like [`binop`], built in
+/// one buffer: a sum of thousands of terms costs linear time, not quadratic.
+pub fn chain<T: Text>(
+    first: Expr<T>,
+    rest: impl IntoIterator<Item = (T, Expr<T>)>,
+    prec: i8,
+) -> Expr<T> {
+    let mut rest = rest.into_iter().peekable();
+    if rest.peek().is_none() {
+        return first;
+    }
+    let mut text = first.at(prec);
+    for (op, e) in rest {
+        text.append(op, e.at(prec + 1));
+    }
+    Expr::new(text, prec)
 }
