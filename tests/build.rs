@@ -1,63 +1,77 @@
-//! Writes a fixed sample of random nets, each with a finite-difference test, for
-//! `tests/random_nets.rs` to compile through the real `network!` macro. The sample is
-//! chosen by `CHAINRULE_NET_SEED` (default 0), so another seed explores other nets.
+//! Writes the compiled random-net suites: `CHAINRULE_NETS` random valid nets (default
+//! `DEFAULT_NETS`) from the sample `CHAINRULE_NET_SEED` (default 0), dealt round-robin
+//! into one file per test target `tests/random_nets_1.rs` to `tests/random_nets_4.rs`,
+//! so cargo compiles the four in parallel. Each net goes through the real `network!` and
+//! gets one test, which `tests/random_nets_harness` runs against the IR interpreter and
+//! finite differences.
 
 use std::fmt::Write;
 
 include!("src/netgen.rs");
 
-/// How many nets to compile; each is a few dozen lines of generated code.
-const NETS: u64 = 24;
+/// Test targets sharing the sample; each includes `random_nets_<k>.rs` from `OUT_DIR`.
+const TARGETS: u64 = 4;
+
+fn env_u64(key: &str) -> Option<u64> {
+    println!("cargo:rerun-if-env-changed={key}");
+    let v = std::env::var(key).ok()?;
+    Some(
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{key} must be a number, not {v:?}")),
+    )
+}
 
 fn main() {
     println!("cargo:rerun-if-changed=src/netgen.rs");
-    println!("cargo:rerun-if-env-changed=CHAINRULE_NET_SEED");
-    let base: u64 = std::env::var("CHAINRULE_NET_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut out = String::new();
-    for k in 0..NETS {
-        let seed = base.wrapping_mul(1000).wrapping_add(k);
+    println!("cargo:rerun-if-changed=build.rs");
+    let base = env_u64("CHAINRULE_NET_SEED").unwrap_or(0);
+    let nets = env_u64("CHAINRULE_NETS").unwrap_or(DEFAULT_NETS);
+    let mut files = vec![String::new(); TARGETS as usize];
+    for k in 0..nets {
+        let seed = sample_seed(base, k);
         let name = format!("RandomNet{k}");
-        let net = random_net(seed, &name, ALL);
-        let (tlo, thi) = if net.unit_targets {
-            ("0.0", "1.0")
+        let net = random_net(seed, &name);
+        let out = &mut files[(k % TARGETS) as usize];
+        // The inherent methods take no target argument when the net has none.
+        let (t, tb) = if net.target.is_some() {
+            ("x, t", "xs, ts")
         } else {
-            ("-1.0", "1.0")
+            ("x", "xs")
         };
-        let n = net.inputs;
-        let (t_decl, t_arg) = match net.targets {
-            Some(k) => (
-                format!("let t: [f64; {k}] = rng.array({tlo}, {thi});"),
-                "&t",
-            ),
-            None => ("let t = ();".to_string(), "&t"),
+        let unit = if net.target.is_some() {
+            ""
+        } else {
+            "let () = *t;\n"
+        };
+        let batch_len = if net.target.is_some() {
+            ""
+        } else {
+            "assert_eq!(xs.len(), ts.len());\n"
         };
         let _ = writeln!(
             out,
             "chainrule::network! {{\n{src}}}\n\
-             /// Net {k} of seed {base}:\n/// ```text\n{doc}/// ```\n\
+             impl harness::Inherent for {name} {{\n\
+             fn inherent_forward(&self, x: &Self::Input) -> Self::Output {{ self.forward(x) }}\n\
+             fn inherent_loss(&self, x: &Self::Input, t: &Self::Target) -> Self::Scalar {{ {unit}self.loss({t}) }}\n\
+             fn inherent_backward(&self, x: &Self::Input, t: &Self::Target, g: &mut Self) -> Self::Scalar {{ {unit}self.backward({t}, g) }}\n\
+             fn inherent_input_gradient(&self, x: &Self::Input, t: &Self::Target) -> Self::Input {{ {unit}self.input_gradient({t}) }}\n\
+             fn inherent_backward_batch(&self, xs: &[Self::Input], ts: &[Self::Target], g: &mut Self) -> Self::Scalar {{ {batch_len}self.backward_batch({tb}, g) }}\n\
+             fn inherent_forward_batch(&self, xs: &[Self::Input], ys: &mut [Self::Output]) {{ self.forward_batch(xs, ys) }}\n\
+             fn inherent_loss_batch(&self, xs: &[Self::Input], ts: &[Self::Target]) -> Self::Scalar {{ {batch_len}self.loss_batch({tb}) }}\n\
+             }}\n\
              #[test]\nfn random_net_{k}() {{\n\
-             let mut rng = common::Rng({rng_seed});\n\
-             for _ in 0..3 {{\n\
-             let mut net = {name}::zeros();\n\
-             common::randomize(&mut net, &mut rng, -1.0, 1.0);\n\
-             let x: [f64; {n}] = rng.array(-1.0, 1.0);\n\
-             {t_decl}\n\
-             common::check_params(&net, &x, {t_arg});\n\
-             common::check_input(&net, &x, {t_arg}, |v| v.to_vec(), |v| <[f64; {n}]>::try_from(v).expect(\"length\"));\n\
-             }}\n}}\n",
+             harness::check::<{name}>(&harness::Spec {{ source: {lit:?}, index: {k}, base: {base}, seed: {seed}, unit_targets: {unit_t} }});\n\
+             }}\n",
             src = net.source,
-            doc = net
-                .source
-                .lines()
-                .map(|l| format!("/// {l}\n"))
-                .collect::<String>(),
-            rng_seed = seed.wrapping_mul(31).wrapping_add(7) | 1,
+            lit = net.source,
+            unit_t = net.unit_targets,
         );
     }
-    let path =
-        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("random_nets.rs");
-    std::fs::write(path, out).expect("write random_nets.rs");
+    let dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    for (i, body) in files.iter().enumerate() {
+        let path = dir.join(format!("random_nets_{}.rs", i + 1));
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
 }

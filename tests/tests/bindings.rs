@@ -206,6 +206,6 @@ fn random_nets_bind_each_name_once_in_every_method() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200u64);
     for seed in 0..count {
-        assert_no_rebinding(&random_net(seed, "Random", ALL).source);
+        assert_no_rebinding(&random_net(seed, "Random").source);
     }
 }
