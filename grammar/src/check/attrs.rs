@@ -1,5 +1,6 @@
 //! Attributes and initialisers: `#[scalar]` and `#[chainrule]` on a net, doc comments
-//! only on statements, attributes passed through to the struct, and `= init`.
+//! only on statements, attributes passed through to the struct, `= init`, and the fans
+//! `xavier` and `he` read.
 
 use std::collections::BTreeSet;
 
@@ -7,11 +8,13 @@ use proc_macro2::TokenStream;
 
 use crate::ast::{self, AttrKind};
 use crate::diag::Ctxt;
-use crate::model::{self, Init, Scalar};
+use crate::model::{self, Init, Scalar, Sym};
 use crate::source::Source;
 
+use super::dense::{Kind, ParamInit, Stmt};
+use super::expr::Sh;
 use super::literals::{integer, number};
-use super::scope::{closest, did_you_mean};
+use super::scope::{Scope, closest, did_you_mean};
 
 /// The initialisers, for messages.
 pub(super) const INITS: &[&str] = &[
@@ -121,6 +124,14 @@ pub(super) fn passthrough_attrs(attrs: &[ast::Attr], src: &Source) -> Vec<TokenS
         .collect()
 }
 
+/// The net's visibility as written, for the struct.
+pub(super) fn vis(net: &ast::Net, src: &Source) -> TokenStream {
+    net.vis
+        .as_ref()
+        .map(|v| src.tokens_in(v))
+        .unwrap_or_default()
+}
+
 /// What `#[scalar]` and `#[chainrule]` set.
 pub(super) struct Settings {
     pub(super) scalar: Scalar,
@@ -220,5 +231,47 @@ pub(super) fn statement_attrs(cx: &Ctxt, attrs: &[ast::Attr]) {
             ),
         };
         cx.error(&a.span, msg);
+    }
+}
+
+// ---------------------------------------------------------------------------- inits
+
+/// Every parameter's initialiser: as written (zeros when absent), or a layer's.
+pub(super) fn inits(cx: &Ctxt, stmts: &[Stmt], scope: &mut Scope) {
+    for (pos, stmt) in stmts.iter().enumerate() {
+        let Kind::Param { name, init: i, .. } = &stmt.kind else {
+            continue;
+        };
+        let value = match i {
+            ParamInit::Written(i) => init(cx, *i),
+            ParamInit::Layer(i) => Some(*i),
+        };
+        let owner = scope.decls.by_name.get(&name.text).filter(|d| d.pos == pos);
+        if let Some(Sym::Param(p)) = owner.and_then(|d| d.sym)
+            && let Some(param) = scope.params.get_mut(p)
+        {
+            param.init = value;
+        }
+    }
+}
+
+/// The side of `@` a parameter matrix is first used on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Side {
+    /// `w @ x`.
+    Left,
+    /// `x @ w`.
+    Right,
+}
+
+/// A parameter's `(fan_in, fan_out)` for `xavier` and `he`: a matrix `[r, c]` first used
+/// as `w @ x` (or never in `@`) maps `c` inputs to `r` outputs, one used as `x @ w` maps
+/// `r` to `c`; a vector `[n]` is `n`/`n` and a scalar `1`/`1`.
+pub(super) fn fans(sh: Sh, first: Option<Side>) -> (u64, u64) {
+    match (sh, first) {
+        (Sh::M(r, c), Some(Side::Right)) => (r, c),
+        (Sh::M(r, c), _) => (c, r),
+        (Sh::V(n), _) => (n, n),
+        (Sh::S, _) => (1, 1),
     }
 }

@@ -1,117 +1,294 @@
-//! `dense` layers: `let h = dense(x, n, act);` as two parameters and a `let`.
+//! `dense` layers, desugared once, before anything is declared or typed.
+//!
+//! `let h = dense(x, n, act);` becomes what a user could have written by hand:
+//!
+//! ```text
+//! let `h input` = x;                // hidden: no identifier has a space; inlined where used
+//! param h_w: [n, len(x)] = xavier;   // its columns are known once the hidden let is typed
+//! param h_b: [n];
+//! let h = act(h_w @ `h input` + h_b);
+//! ```
+//!
+//! The hidden `let` types `x` once, where the user's `let` stands (so `x` cannot see the
+//! layer's own names); the weight takes its columns from it; and the last `let` is an
+//! ordinary expression that cannot fail. The statements after desugaring ([`Stmt`]) are
+//! what every later pass reads.
 
-use crate::ast::{self, ExprKind as AstKind};
+use std::borrow::Cow;
+
+use crate::ast::{self, ExprKind as AstKind, Span, StmtKind};
 use crate::diag::Ctxt;
-use crate::model::{BinOp, ExprKind, Func, Sym};
-use crate::ops;
+use crate::model::Init;
 
-use super::expr::{ExprChecker, Sh, Typed, show};
-use super::fns::{Builtin, FnEntry, alias, builtin, builtin_names};
+use super::expr::{Sh, show};
+use super::fns::{Builtin, FnEntry, arity_message, builtin, unknown_function};
 use super::literals::integer;
-use super::scope::{DeclKind, did_you_mean};
-use super::{NetChecker, ParamBuild};
 
-impl NetChecker<'_> {
-    /// Expands `let h = dense(x, n, act);` into `param h_w: [n, len(x)] = xavier;`,
-    /// `param h_b: [n];` and `let h = act(h_w @ x + h_b);`.
-    /// Rejects: `dense(m, 4)` with a matrix `m`, `dense(x, 0)`, `dense(x, n)` with a name
-    /// `n`, `dense(x, 4, max)` (two arguments), `dense(x, 4, softmax)` (not elementwise).
-    pub(super) fn dense(
-        &self,
-        ec: &mut ExprChecker,
-        call: &ast::Expr,
-        name: &ast::Name,
-        args: &[ast::Expr],
-        params: &mut [ParamBuild],
-    ) -> Option<Typed> {
-        let cx = self.cx;
-        if !ec.arity(call, "dense", args, &[2, 3]) {
-            return None;
-        }
-        let x_ast = args.first()?;
-        // A layer maps a vector to a vector; a matrix input would need a batch axis.
-        let x = ec.expr(x_ast).and_then(|x| match x.sh {
-            Sh::V(len) => Some((x, len)),
-            sh => {
-                cx.error(
-                    &x_ast.span,
-                    format!("`dense` takes a vector input, but {} is {sh}", show(x_ast)),
-                );
-                None
-            }
-        });
-        let n = match args.get(1).map(|a| &a.kind) {
-            Some(AstKind::Num(n)) => match integer(cx, n, "the size of a `dense` layer") {
-                Some(0) => {
-                    cx.error(&n.span, "a `dense` layer needs at least one output");
-                    None
-                }
-                v => v,
+/// A statement after desugaring.
+pub(super) struct Stmt<'a> {
+    /// The source statement it comes from; a layer's parts share their `let`'s.
+    pub(super) at: usize,
+    /// The whole source statement.
+    pub(super) span: &'a Span,
+    /// What it says.
+    pub(super) kind: Kind<'a>,
+}
+
+/// The kinds of statement after desugaring: no `dense`, and no `fn` (checked before).
+pub(super) enum Kind<'a> {
+    Input(&'a ast::Name, &'a ast::ShapeDecl),
+    Target(&'a ast::Name, &'a ast::ShapeDecl),
+    Param {
+        name: Cow<'a, ast::Name>,
+        shape: ParamShape<'a>,
+        init: ParamInit<'a>,
+        /// Its attributes (doc comments); a layer's parameters have none.
+        attrs: &'a [ast::Attr],
+        /// The `let` whose layer declares it.
+        layer: Option<&'a ast::Name>,
+    },
+    Let {
+        name: Cow<'a, ast::Name>,
+        /// `None` when the layer it stands for was refused (reported).
+        value: Option<Cow<'a, ast::Expr>>,
+        /// A layer's binding of its input (or of its arguments, after a wrong count): not
+        /// in the model, replaced by its value where it is used.
+        hidden: bool,
+        /// For a layer's `let`, its parameters' names: it is typed only once they are
+        /// declared and shaped.
+        params: Vec<String>,
+    },
+    Output(&'a ast::Name),
+    Loss(&'a ast::Expr),
+    Broken {
+        keyword: Option<&'a str>,
+        name: Option<&'a ast::Name>,
+    },
+}
+
+/// A parameter's shape as the statement gives it.
+pub(super) enum ParamShape<'a> {
+    /// As written: `param w: [2, 3];`.
+    Declared(&'a ast::ShapeDecl),
+    /// A layer's bias `[n]`; `None` when `n` was refused (reported).
+    Known(Option<Sh>),
+    /// A layer's weight: `rows` rows, and a column per element of the hidden `let`
+    /// `input`, which binds the layer's input `x`.
+    Weight {
+        rows: Option<u64>,
+        input: String,
+        x: &'a ast::Expr,
+    },
+}
+
+/// A parameter's initialiser as the statement gives it.
+pub(super) enum ParamInit<'a> {
+    /// After `=`, or zeros when absent.
+    Written(Option<&'a ast::Init>),
+    /// A layer's: `xavier` for the weight, zeros for the bias.
+    Layer(Init),
+}
+
+/// The names of the parameters `dense` declares for `let h`: `h_w` and `h_b`.
+pub(super) fn param_names(layer: &str) -> [String; 2] {
+    [format!("{layer}_w"), format!("{layer}_b")]
+}
+
+/// The net's statements with every `dense` layer expanded, in order.
+pub(super) fn desugar<'a>(cx: &Ctxt, fns: &[FnEntry], net: &'a ast::Net) -> Vec<Stmt<'a>> {
+    let mut out = Vec::new();
+    for (at, s) in net.stmts.iter().enumerate() {
+        let kinds = match &s.kind {
+            StmtKind::Let(name, value) => match dense_args(value) {
+                Some(args) => layer(cx, fns, value, name, args),
+                None => vec![Kind::Let {
+                    name: Cow::Borrowed(name),
+                    value: Some(Cow::Borrowed(value)),
+                    hidden: false,
+                    params: Vec::new(),
+                }],
             },
-            _ => {
-                let s = args.get(1).map_or(call.span.clone(), |a| a.span.clone());
-                cx.error(&s, "the size of a `dense` layer must be a positive integer literal, like `dense(x, 16)`");
-                None
-            }
+            StmtKind::Input(name, shape) => vec![Kind::Input(name, shape)],
+            StmtKind::Target(name, shape) => vec![Kind::Target(name, shape)],
+            StmtKind::Param(name, shape, init) => vec![Kind::Param {
+                name: Cow::Borrowed(name),
+                shape: ParamShape::Declared(shape),
+                init: ParamInit::Written(init.as_ref()),
+                attrs: &s.attrs,
+                layer: None,
+            }],
+            StmtKind::Output(name) => vec![Kind::Output(name)],
+            StmtKind::Loss(value) => vec![Kind::Loss(value)],
+            StmtKind::Fn(_) => Vec::new(),
+            StmtKind::Broken { keyword, name } => vec![Kind::Broken {
+                keyword: keyword.as_deref(),
+                name: name.as_ref(),
+            }],
         };
-        let act = match args.get(2) {
-            None => Some(None),
-            Some(a) => activation(cx, ec.fns, a).map(Some),
-        };
-        let ((x, len), n, act) = (x?, n?, act?);
-        let w_sym = ec
-            .decls
-            .by_name
-            .get(&format!("{}_w", name.text))
-            .filter(|d| d.kind == DeclKind::Dense)
-            .and_then(|d| d.sym);
-        let b_sym = ec
-            .decls
-            .by_name
-            .get(&format!("{}_b", name.text))
-            .filter(|d| d.kind == DeclKind::Dense)
-            .and_then(|d| d.sym);
-        let (Some(Sym::Param(wi)), Some(Sym::Param(bi))) = (w_sym, b_sym) else {
-            // A name clash was reported when the parameters were declared.
-            return None;
-        };
-        let (w_sh, b_sh) = (Sh::M(n, len), Sh::V(n));
-        if let Some(p) = params.get_mut(wi) {
-            p.shape = Some(w_sh);
-        }
-        if let Some(p) = params.get_mut(bi) {
-            p.shape = Some(b_sh);
-        }
-        ec.uses.insert(Sym::Param(wi));
-        ec.uses.insert(Sym::Param(bi));
-        let w = ec.node(ExprKind::Sym(Sym::Param(wi)), w_sh);
-        ec.note_fans(&w.e, &x.e);
-        let wx = ec.node(
-            ExprKind::Binary(BinOp::MatMul, Box::new(w.e), Box::new(x.e)),
-            b_sh,
-        );
-        let b = ec.node(ExprKind::Sym(Sym::Param(bi)), b_sh);
-        let z = ec.node(
-            ExprKind::Binary(BinOp::Add, Box::new(wx.e), Box::new(b.e)),
-            b_sh,
-        );
-        Some(match act {
-            None => z,
-            Some(f) => ec.node(ExprKind::Call(f, vec![z.e]), b_sh),
-        })
+        out.extend(kinds.into_iter().map(|kind| Stmt {
+            at,
+            span: &s.span,
+            kind,
+        }));
     }
+    out
 }
 
 /// The arguments of a `let`'s value if it is a `dense(...)` call.
-pub(super) fn dense_args(value: &ast::Expr) -> Option<&[ast::Expr]> {
+fn dense_args(value: &ast::Expr) -> Option<&[ast::Expr]> {
     match &value.kind {
         AstKind::Call(f, args) if f.text == "dense" => Some(args),
         _ => None,
     }
 }
 
-/// A `dense` activation: a name of an elementwise one-argument function.
-pub(super) fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<Func> {
+/// The statements `let h = dense(x, n, act);` stands for (see the module doc). A refused
+/// size or activation leaves the parameters' shapes or the value unknown; the input is
+/// still typed for its own errors. Rejects: `dense(x, 0)`, `dense(x, n)` with a name `n`,
+/// `dense(x, 4, max)` (two arguments), `dense(x, 4, softmax)` (not elementwise), and
+/// `dense(x)` (too few arguments).
+fn layer<'a>(
+    cx: &Ctxt,
+    fns: &[FnEntry],
+    call: &'a ast::Expr,
+    name: &'a ast::Name,
+    args: &'a [ast::Expr],
+) -> Vec<Kind<'a>> {
+    let hidden = |text: String, value: &'a ast::Expr| Kind::Let {
+        name: Cow::Owned(ast::Name {
+            text,
+            span: name.span.clone(),
+        }),
+        value: Some(Cow::Borrowed(value)),
+        hidden: true,
+        params: Vec::new(),
+    };
+    let [w, b] = param_names(&name.text);
+    let param = |text: &str, shape: ParamShape<'a>, init: Init| Kind::Param {
+        name: Cow::Owned(ast::Name {
+            text: text.to_string(),
+            span: name.span.clone(),
+        }),
+        shape,
+        init: ParamInit::Layer(init),
+        attrs: &[],
+        layer: Some(name),
+    };
+    let user_let = |value: Option<ast::Expr>| Kind::Let {
+        name: Cow::Borrowed(name),
+        value: value.map(Cow::Owned),
+        hidden: false,
+        params: vec![w.clone(), b.clone()],
+    };
+    let x = match (arity_message("dense", args.len(), &[2, 3]), args.first()) {
+        (None, Some(x)) => x,
+        (message, _) => {
+            cx.error(&call.span, message.unwrap_or_default());
+            // Each argument is still checked for its own errors.
+            let mut out: Vec<Kind> = (args.iter().enumerate())
+                .map(|(k, a)| hidden(format!("{} argument {k}", name.text), a))
+                .collect();
+            out.push(param(&w, ParamShape::Known(None), Init::Xavier));
+            out.push(param(&b, ParamShape::Known(None), Init::Zeros));
+            out.push(user_let(None));
+            return out;
+        }
+    };
+    let rows = size(cx, call, args.get(1));
+    let act = match args.get(2) {
+        None => Some(None),
+        Some(a) => activation(cx, fns, a).map(|f| Some((f, a.span.clone()))),
+    };
+    let input = format!("{} input", name.text);
+    let value = match (rows, act) {
+        (Some(_), Some(act)) => Some(affine(&call.span, &w, &input, &b, act)),
+        _ => None,
+    };
+    vec![
+        hidden(input.clone(), x),
+        param(
+            &w,
+            ParamShape::Weight {
+                rows,
+                input: input.clone(),
+                x,
+            },
+            Init::Xavier,
+        ),
+        param(&b, ParamShape::Known(rows.map(Sh::V)), Init::Zeros),
+        user_let(value),
+    ]
+}
+
+/// The size of a layer: a positive integer literal.
+fn size(cx: &Ctxt, call: &ast::Expr, arg: Option<&ast::Expr>) -> Option<u64> {
+    match arg.map(|a| &a.kind) {
+        Some(AstKind::Num(n)) => match integer(cx, n, "the size of a `dense` layer") {
+            Some(0) => {
+                cx.error(&n.span, "a `dense` layer needs at least one output");
+                None
+            }
+            v => v,
+        },
+        _ => {
+            let s = arg.map_or(call.span.clone(), |a| a.span.clone());
+            cx.error(
+                &s,
+                "the size of a `dense` layer must be a positive integer literal, like `dense(x, 16)`",
+            );
+            None
+        }
+    }
+}
+
+/// `act(w @ input + b)`, or `w @ input + b` without an activation; every node stands at
+/// the layer's call.
+fn affine(span: &Span, w: &str, input: &str, b: &str, act: Option<(String, Span)>) -> ast::Expr {
+    let node = |kind| ast::Expr {
+        kind,
+        span: span.clone(),
+    };
+    let name = |n: &str| node(AstKind::Name(n.to_string()));
+    let product = node(AstKind::Binary(
+        ast::BinOp::MatMul,
+        Box::new(name(w)),
+        Box::new(name(input)),
+    ));
+    let z = node(AstKind::Binary(
+        ast::BinOp::Add,
+        Box::new(product),
+        Box::new(name(b)),
+    ));
+    match act {
+        None => z,
+        Some((text, span)) => node(AstKind::Call(ast::Name { text, span }, vec![z])),
+    }
+}
+
+/// The weight's shape `[rows, len(x)]`, once the layer's input `x` is typed as `input`.
+/// A layer maps a vector to a vector; a matrix input would need a batch axis.
+/// Rejects: `dense(m, 4)` with a matrix `m`.
+pub(super) fn weight_shape(
+    cx: &Ctxt,
+    rows: Option<u64>,
+    input: Option<Sh>,
+    x: &ast::Expr,
+) -> Option<Sh> {
+    match input? {
+        Sh::V(len) => Some(Sh::M(rows?, len)),
+        sh => {
+            cx.error(
+                &x.span,
+                format!("`dense` takes a vector input, but {} is {sh}", show(x)),
+            );
+            None
+        }
+    }
+}
+
+/// A `dense` activation: the name of an elementwise one-argument function, returned to be
+/// called by name.
+fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<String> {
     let AstKind::Name(f) = &a.kind else {
         cx.error(
             &a.span,
@@ -121,7 +298,7 @@ pub(super) fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<Fu
     };
     match builtin(f) {
         Some(Builtin::Table(id)) if id.function().params.iter().all(|p| p.default.is_some()) => {
-            return Some(Func::Elem(ops::Applied::named(f)));
+            return Some(f.clone());
         }
         Some(Builtin::Table(_)) => {
             cx.error(
@@ -148,9 +325,9 @@ pub(super) fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<Fu
         }
         None => {}
     }
-    match fns.iter().position(|u| &u.name == f) {
-        Some(i) if fns.get(i).is_some_and(|u| u.params.len() == 1) => Some(Func::User(i)),
-        Some(i) if fns.get(i).is_some_and(|u| u.broken) => None,
+    match fns.iter().find(|u| &u.name == f) {
+        Some(u) if u.params.len() == 1 => Some(f.clone()),
+        Some(u) if u.broken => None,
         Some(_) => {
             cx.error(
                 &a.span,
@@ -159,11 +336,7 @@ pub(super) fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<Fu
             None
         }
         None => {
-            let hint = alias(f).map(|h| format!("; {h}")).unwrap_or_else(|| {
-                let names = builtin_names().chain(fns.iter().map(|u| u.name.as_str()));
-                did_you_mean(f, names)
-            });
-            cx.error(&a.span, format!("unknown function `{f}`{hint}"));
+            cx.error(&a.span, unknown_function(f, fns, None));
             None
         }
     }

@@ -1,5 +1,5 @@
-//! The expression type checker: shapes of operators, calls and indexing, each rule with
-//! the example it rejects.
+//! The type checker: the shape of every expression of a net, each rule with the example
+//! it rejects, and the pass that types a net's statements in order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -9,9 +9,11 @@ use crate::diag::Ctxt;
 use crate::model::{self, BinOp, ExprKind, Func, Sym};
 use crate::ops;
 
-use super::fns::{Builtin, FnEntry, alias, builtin, builtin_names};
+use super::attrs::Side;
+use super::dense::{self, Kind, ParamShape, Stmt};
+use super::fns::{Builtin, FnEntry, arity_message, builtin, unknown_function};
 use super::literals::{integer, is_literal, literal, number};
-use super::scope::{Decls, did_you_mean};
+use super::scope::{DeclKind, Decls, Scope, did_you_mean};
 
 // ---------------------------------------------------------------------------- shapes
 
@@ -70,8 +72,9 @@ pub(super) fn show(e: &ast::Expr) -> String {
 /// Where an expression is, which decides what its names may refer to.
 #[derive(Clone, Copy)]
 pub(super) enum Mode<'a> {
-    /// The value of the `let` at this statement: names declared above it.
-    Let { stmt: usize },
+    /// The value of a `let`: names declared above its source statement `at`, and those
+    /// its own desugaring declared before its position `pos` (a layer's parameters).
+    Let { at: usize, pos: usize },
     /// `output` or `loss`: any name of the net.
     Anywhere,
     /// A `fn` body: its parameters only.
@@ -87,18 +90,20 @@ pub(super) struct Typed {
     pub(super) sh: Sh,
 }
 
-/// Checks expressions in one [`Mode`].
+/// Checks expressions, in the [`Mode`] of the statement at hand; one checker serves a
+/// whole net, so what it gathers needs no merging.
 pub(super) struct ExprChecker<'a> {
     pub(super) cx: &'a Ctxt,
     pub(super) fns: &'a [FnEntry],
-    pub(super) decls: &'a Decls,
+    /// The names in scope; a `let`'s shape is added once it is typed.
+    pub(super) decls: &'a mut Decls,
     pub(super) mode: Mode<'a>,
     /// Scalars of every node built, saturating.
     pub(super) size: u64,
-    /// Symbols used, for "cannot reach the loss".
+    /// Symbols used since the last statement took them, for "cannot reach the loss".
     pub(super) uses: BTreeSet<Sym>,
-    /// First use of each parameter in `@`: `(fan_in, fan_out)`.
-    pub(super) fans: BTreeMap<usize, (u64, u64)>,
+    /// How each parameter matrix is first used in `@`, for its fans.
+    pub(super) fans: BTreeMap<usize, Side>,
     /// Whether a name could not be resolved (reachability would then be a guess).
     pub(super) unresolved: bool,
     /// User `fn`s called, with the call's span.
@@ -106,7 +111,12 @@ pub(super) struct ExprChecker<'a> {
 }
 
 impl<'a> ExprChecker<'a> {
-    pub(super) fn new(cx: &'a Ctxt, fns: &'a [FnEntry], decls: &'a Decls, mode: Mode<'a>) -> Self {
+    pub(super) fn new(
+        cx: &'a Ctxt,
+        fns: &'a [FnEntry],
+        decls: &'a mut Decls,
+        mode: Mode<'a>,
+    ) -> Self {
         ExprChecker {
             cx,
             fns,
@@ -167,9 +177,7 @@ impl<'a> ExprChecker<'a> {
                 &e.span,
                 "`@` cannot appear in a `fn` body: a `fn` is applied to one scalar at a time; use `*`",
             );
-            self.expr(a);
-            self.expr(b);
-            return None;
+            return self.only_check([a, b]);
         }
         let (ta, tb) = (self.expr(a), self.expr(b));
         let (ta, tb) = (ta?, tb?);
@@ -287,14 +295,13 @@ impl<'a> ExprChecker<'a> {
         Some(result)
     }
 
-    /// Records the fans of a parameter matrix the first time it is an operand of `@`:
-    /// `w @ x` reads `w: [r, c]` as `c` inputs to `r` outputs, `x @ w` as `r` to `c`.
+    /// Records on which side of `@` a parameter matrix is first used, which decides its
+    /// fans ([`super::attrs::fans`]).
     pub(super) fn note_fans(&mut self, a: &model::Expr, b: &model::Expr) {
-        if let (ExprKind::Sym(Sym::Param(p)), model::Shape::Matrix(r, c)) = (&a.kind, a.shape) {
-            self.fans.entry(*p).or_insert((c as u64, r as u64));
-        }
-        if let (ExprKind::Sym(Sym::Param(p)), model::Shape::Matrix(r, c)) = (&b.kind, b.shape) {
-            self.fans.entry(*p).or_insert((r as u64, c as u64));
+        for (e, side) in [(a, Side::Left), (b, Side::Right)] {
+            if let (ExprKind::Sym(Sym::Param(p)), model::Shape::Matrix(..)) = (&e.kind, e.shape) {
+                self.fans.entry(*p).or_insert(side);
+            }
         }
     }
 
@@ -359,10 +366,7 @@ impl<'a> ExprChecker<'a> {
         }
         if let Some(i) = self.fns.iter().position(|u| u.name == f) {
             if self.fns.get(i).is_some_and(|u| u.broken) {
-                for a in args {
-                    self.expr(a);
-                }
-                return None;
+                return self.only_check(args);
             }
             let want = self.fns.get(i).map_or(0, |u| u.params.len());
             if self.in_fn() {
@@ -372,19 +376,19 @@ impl<'a> ExprChecker<'a> {
         }
         // Rejects: `log(x)` (the language says `ln`), `sigmod(x)`, `w1(x)`.
         self.unresolved = true;
-        let hint = if let Some(h) = alias(f) {
-            format!("; {h}")
-        } else if let Some(d) = self.decls.by_name.get(f) {
+        let value = self.decls.by_name.get(f).map(|d| {
             format!(
-                "; `{f}` is {}, not a function (for a product write `{f} @ (..)` or `{f} * (..)`)",
+                "`{f}` is {}, not a function (for a product write `{f} @ (..)` or `{f} * (..)`)",
                 d.describe()
             )
-        } else {
-            let names = builtin_names().chain(self.fns.iter().map(|u| u.name.as_str()));
-            did_you_mean(f, names)
-        };
+        });
         self.cx
-            .error(&name.span, format!("unknown function `{f}`{hint}"));
+            .error(&name.span, unknown_function(f, self.fns, value));
+        self.only_check(args)
+    }
+
+    /// Checks expressions for their own errors only, where the call around them failed.
+    fn only_check<'e>(&mut self, args: impl IntoIterator<Item = &'e ast::Expr>) -> Option<Typed> {
         for a in args {
             self.expr(a);
         }
@@ -400,26 +404,11 @@ impl<'a> ExprChecker<'a> {
         args: &[ast::Expr],
         allowed: &[usize],
     ) -> bool {
-        if allowed.contains(&args.len()) {
+        let Some(message) = arity_message(f, args.len(), allowed) else {
             return true;
-        }
-        let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
-        let want = match allowed {
-            [n] => format!("{n} {}", plural(*n)),
-            [a, b] => format!("{a} or {b} arguments"),
-            _ => "a different number of arguments".into(),
         };
-        let given = args.len();
-        self.cx.error(
-            &e.span,
-            format!(
-                "`{f}` takes {want}, but {given} {} given",
-                if given == 1 { "was" } else { "were" }
-            ),
-        );
-        for a in args {
-            self.expr(a);
-        }
+        self.cx.error(&e.span, message);
+        self.only_check(args);
         false
     }
 
@@ -617,4 +606,135 @@ impl<'a> ExprChecker<'a> {
             self.node(ExprKind::Call(Func::Elem(applied), vec![x.e]), x.sh)
         })
     }
+}
+
+// ---------------------------------------------------------------------------- statements
+
+/// What typing a net's statements gives.
+#[derive(Default)]
+pub(super) struct Checked {
+    /// The model's `let`s by [`Sym::Let`] index; `None` where one failed.
+    pub(super) lets: Vec<Option<model::Let>>,
+    /// The symbols each `let` uses, by [`Sym::Let`] index.
+    pub(super) let_uses: BTreeMap<usize, BTreeSet<Sym>>,
+    /// What `output` names.
+    pub(super) output: Option<Sym>,
+    /// The loss, if it is a scalar.
+    pub(super) loss: Option<model::Expr>,
+    /// The symbols the loss uses.
+    pub(super) loss_uses: BTreeSet<Sym>,
+    /// Scalars of every expression node, saturating.
+    pub(super) size: u64,
+    /// The side of `@` each parameter matrix is first used on.
+    pub(super) fans: BTreeMap<usize, Side>,
+    /// Whether a name was unresolved or the loss failed: reachability would be a guess.
+    pub(super) incomplete: bool,
+}
+
+/// The typing pass: the `let`s in order (a layer's weight takes its shape between its
+/// input and its `let`), then `output` and `loss`, which may name anything in the net.
+pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut Scope) -> Checked {
+    let mut out = Checked {
+        lets: vec![None; scope.lets],
+        ..Checked::default()
+    };
+    let mut ec = ExprChecker::new(cx, fns, &mut scope.decls, Mode::Anywhere);
+    for (pos, stmt) in stmts.iter().enumerate() {
+        match &stmt.kind {
+            Kind::Param {
+                name,
+                shape: ParamShape::Weight { rows, input, x },
+                ..
+            } => {
+                let sh = dense::weight_shape(cx, *rows, ec.decls.shape(input), x);
+                if let Some(d) = ec.decls.owned_mut(&name.text, pos) {
+                    d.shape = sh;
+                }
+            }
+            Kind::Let {
+                name,
+                value,
+                hidden,
+                params,
+            } => {
+                ec.mode = Mode::Let { at: stmt.at, pos };
+                // A layer is typed only once its parameters are declared and shaped: a
+                // taken name (reported) would find the other declaration, and an unknown
+                // shape means its input or size failed (reported).
+                let ready = params.iter().all(|p| {
+                    (ec.decls.by_name.get(p)).is_some_and(|d| {
+                        d.at == stmt.at && d.kind == DeclKind::Dense && d.shape.is_some()
+                    })
+                });
+                let typed = value.as_ref().filter(|_| ready).and_then(|v| ec.expr(v));
+                if *hidden {
+                    // Its uses are taken by the layer's `let`, which uses it.
+                    if let Some(d) = ec.decls.owned_mut(&name.text, pos) {
+                        d.shape = typed.as_ref().map(|t| t.sh);
+                        d.value = typed.map(|t| t.e);
+                    }
+                    continue;
+                }
+                let uses = std::mem::take(&mut ec.uses);
+                let Some(d) = ec.decls.owned_mut(&name.text, pos) else {
+                    continue;
+                };
+                let Some(Sym::Let(l)) = d.sym else { continue };
+                d.shape = typed.as_ref().map(|t| t.sh);
+                out.let_uses.insert(l, uses);
+                if let Some(slot) = out.lets.get_mut(l) {
+                    *slot = typed.map(|t| model::Let {
+                        name: name.text.clone(),
+                        value: t.e,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    ec.mode = Mode::Anywhere;
+    let at = |pos: Option<usize>| pos.and_then(|p| stmts.get(p)).map(|s| &s.kind);
+    if let Some(Kind::Output(name)) = at(scope.output) {
+        match ec.decls.by_name.get(&name.text) {
+            Some(d) => out.output = d.sym,
+            None => {
+                // Rejects: `output yy;` when only `y` exists.
+                ec.unresolved = true;
+                cx.error(
+                    &name.span,
+                    format!(
+                        "unknown name `{}` in `output`{}",
+                        name.text,
+                        did_you_mean(&name.text, ec.decls.order.iter().map(String::as_str))
+                    ),
+                );
+            }
+        }
+    }
+    let mut loss_failed = false;
+    if let Some(Kind::Loss(value)) = at(scope.loss) {
+        let typed = ec.expr(value);
+        out.loss_uses = std::mem::take(&mut ec.uses);
+        match typed {
+            // Training minimises one number. Rejects: `loss y - t;` with `y: [2]`.
+            Some(t) if t.sh != Sh::S => {
+                loss_failed = true;
+                cx.error(
+                    &value.span,
+                    format!(
+                        "the loss must be a scalar, but {} is {}; reduce it, e.g. with `sum(..)`, `mean(..)` or a loss such as `mse(y, t)`",
+                        show(value),
+                        t.sh
+                    ),
+                );
+            }
+            Some(t) => out.loss = Some(t.e),
+            None => loss_failed = true,
+        }
+    }
+    out.size = ec.size;
+    out.fans = std::mem::take(&mut ec.fans);
+    out.incomplete = ec.unresolved || loss_failed;
+    out
 }

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::ast::{self, Span};
+use crate::ast::{self, Span, StmtKind};
 use crate::diag::Ctxt;
 use crate::model::{self, Func};
 use crate::ops;
 
 use super::expr::{ExprChecker, Mode};
-use super::scope::{Decls, check_not_keyword};
+use super::scope::{Decls, check_not_keyword, did_you_mean};
 
 // ---------------------------------------------------------------------------- builtins
 
@@ -69,6 +69,19 @@ pub(super) fn builtin_names<'a>() -> impl Iterator<Item = &'a str> {
         .map(|n| -> &'a str { n })
 }
 
+/// "unknown function `f`" with the hint that fits: what this language calls it, what the
+/// name is instead (`instead`, for a value of the net), or a close name.
+pub(super) fn unknown_function(f: &str, fns: &[FnEntry], instead: Option<String>) -> String {
+    let hint = match (alias(f).map(str::to_string), instead) {
+        (Some(h), _) | (None, Some(h)) => format!("; {h}"),
+        (None, None) => {
+            let names = builtin_names().chain(fns.iter().map(|u| u.name.as_str()));
+            did_you_mean(f, names)
+        }
+    };
+    format!("unknown function `{f}`{hint}")
+}
+
 /// Names from other libraries that users reach for, and what this language calls them.
 pub(super) fn alias(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -92,6 +105,24 @@ pub(super) fn alias(name: &str) -> Option<&'static str> {
     })
 }
 
+/// What is wrong with calling `f` with `given` arguments when it takes one of `allowed`
+/// counts; `None` when nothing is. Rejects: `sigmoid(a, b)`, `mse(y)`, `dense(x)`.
+pub(super) fn arity_message(f: &str, given: usize, allowed: &[usize]) -> Option<String> {
+    if allowed.contains(&given) {
+        return None;
+    }
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    let want = match allowed {
+        [n] => format!("{n} {}", plural(*n)),
+        [a, b] => format!("{a} or {b} arguments"),
+        _ => "a different number of arguments".into(),
+    };
+    Some(format!(
+        "`{f}` takes {want}, but {given} {} given",
+        if given == 1 { "was" } else { "were" }
+    ))
+}
+
 // ---------------------------------------------------------------------------- fns
 
 /// A user `fn` as checking knows it.
@@ -109,13 +140,49 @@ pub(super) struct FnEntry {
 }
 
 /// A `fn` to check: parsed, or broken by a syntax error (then only its name is known).
-pub(super) enum FnSource<'a> {
+enum FnSource<'a> {
     Def(&'a ast::FnDef),
     Broken(&'a ast::Name),
 }
 
+/// The shared `fn`s of an invocation, checked once: every net sees them.
+pub(super) fn shared(cx: &Ctxt, file: &ast::File) -> Vec<FnEntry> {
+    let defs: Vec<FnSource> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ast::Item::Fn(f) => Some(FnSource::Def(f)),
+            ast::Item::BrokenFn(name) => Some(FnSource::Broken(name)),
+            ast::Item::Net(_) => None,
+        })
+        .collect();
+    let mut fns = Vec::new();
+    check_fns(cx, &mut fns, &defs);
+    fns
+}
+
+/// The `fn`s a net sees: the shared ones, then its own, checked here. Local `fn`s see
+/// the shared ones, not the other way round.
+pub(super) fn with_local(cx: &Ctxt, shared: &[FnEntry], net: &ast::Net) -> Vec<FnEntry> {
+    let local: Vec<FnSource> = net
+        .stmts
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StmtKind::Fn(f) => Some(FnSource::Def(f)),
+            StmtKind::Broken {
+                keyword: Some(k),
+                name: Some(n),
+            } if k == "fn" => Some(FnSource::Broken(n)),
+            _ => None,
+        })
+        .collect();
+    let mut fns = shared.to_vec();
+    check_fns(cx, &mut fns, &local);
+    fns
+}
+
 /// Adds `defs` to `fns` (which may already hold the shared fns) and checks them.
-pub(super) fn check_fns(cx: &Ctxt, fns: &mut Vec<FnEntry>, defs: &[FnSource]) {
+fn check_fns(cx: &Ctxt, fns: &mut Vec<FnEntry>, defs: &[FnSource]) {
     let first_new = fns.len();
     let mut bodies = Vec::new();
     for d in defs {
@@ -168,11 +235,11 @@ pub(super) fn check_fns(cx: &Ctxt, fns: &mut Vec<FnEntry>, defs: &[FnSource]) {
     }
     for (index, f) in bodies {
         let before = cx.count();
-        let decls = Decls::default();
+        let mut decls = Decls::default();
         let mut ec = ExprChecker::new(
             cx,
             fns,
-            &decls,
+            &mut decls,
             Mode::Fn {
                 params: &f.params,
                 name: &f.name.text,
@@ -218,7 +285,7 @@ pub(super) fn check_fns(cx: &Ctxt, fns: &mut Vec<FnEntry>, defs: &[FnSource]) {
 }
 
 /// Whether `from` calls `to`, directly or through other `fn`s. Iterative.
-pub(super) fn reaches(fns: &[FnEntry], from: usize, to: usize) -> bool {
+fn reaches(fns: &[FnEntry], from: usize, to: usize) -> bool {
     let mut seen = BTreeSet::new();
     let mut stack = vec![from];
     while let Some(f) = stack.pop() {

@@ -1,15 +1,20 @@
-//! Names: Rust keywords, "did you mean", what each name of a net declares, and how a
-//! use resolves (above its `let`, not in its own definition, a `fn`'s parameters only).
+//! Names: Rust keywords, "did you mean", the pass that declares every name of a net and
+//! counts its statements, and how a use resolves (above its `let`, not in its own
+//! definition, a `fn`'s parameters only).
 
 use std::collections::BTreeMap;
 
-use crate::ast::{self, Span};
-use crate::diag::Ctxt;
-use crate::model::{ExprKind, Sym};
+use proc_macro2::TokenStream;
 
-use super::NetChecker;
+use crate::ast::{self, AttrKind, Span};
+use crate::diag::Ctxt;
+use crate::model::{self, ExprKind, Init, Sym};
+use crate::source::Source;
+
+use super::dense::{Kind, ParamShape, Stmt};
 use super::expr::{ExprChecker, Mode, Sh, Typed};
 use super::fns::builtin;
+use super::literals::shape;
 
 // ---------------------------------------------------------------------------- names
 
@@ -68,7 +73,7 @@ pub(super) fn did_you_mean<'a>(
     closest(name, candidates).map_or(String::new(), |c| format!("; did you mean `{c}`?"))
 }
 
-// ---------------------------------------------------------------------------- expressions
+// ---------------------------------------------------------------------------- declarations
 
 /// What a name declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,14 +84,18 @@ pub(super) enum DeclKind {
     Let,
     /// A parameter declared by `dense` in a `let` (`h_w`, `h_b`).
     Dense,
+    /// A layer's binding of its input, which no user name can equal.
+    Hidden,
 }
 
 /// A name declared in a net.
 #[derive(Clone, Debug)]
 pub(super) struct Decl {
     pub(super) kind: DeclKind,
-    /// The statement that declares it, for "used before its definition".
-    pub(super) stmt: usize,
+    /// The source statement that declares it, for "used before its definition".
+    pub(super) at: usize,
+    /// Its statement's position after desugaring, which orders the parts of a layer.
+    pub(super) pos: usize,
     /// `None` for a declaration that failed (already reported): uses of it are not errors
     /// but have no shape.
     pub(super) sym: Option<Sym>,
@@ -94,6 +103,8 @@ pub(super) struct Decl {
     pub(super) shape: Option<Sh>,
     /// For a `dense` parameter, the `let` that declares it.
     pub(super) dense_let: Option<String>,
+    /// For a hidden `let`, its typed value, which stands wherever it is used.
+    pub(super) value: Option<model::Expr>,
 }
 
 impl Decl {
@@ -102,7 +113,7 @@ impl Decl {
             DeclKind::Input => "the input".into(),
             DeclKind::Target => "the target".into(),
             DeclKind::Param => "a parameter".into(),
-            DeclKind::Let => "a `let`".into(),
+            DeclKind::Let | DeclKind::Hidden => "a `let`".into(),
             DeclKind::Dense => format!(
                 "a parameter of `dense` in `let {}`",
                 self.dense_let.as_deref().unwrap_or("?")
@@ -115,7 +126,7 @@ impl Decl {
             DeclKind::Input => "input",
             DeclKind::Target => "target",
             DeclKind::Param => "param",
-            DeclKind::Let | DeclKind::Dense => "let",
+            DeclKind::Let | DeclKind::Dense | DeclKind::Hidden => "let",
         }
     }
 }
@@ -124,15 +135,314 @@ impl Decl {
 #[derive(Debug, Default)]
 pub(super) struct Decls {
     pub(super) by_name: BTreeMap<String, Decl>,
+    /// The names users wrote, for "did you mean".
     pub(super) order: Vec<String>,
+}
+
+impl Decls {
+    /// The declaration of `name` made by the statement at `pos`, if that one made it.
+    pub(super) fn owned_mut(&mut self, name: &str, pos: usize) -> Option<&mut Decl> {
+        self.by_name.get_mut(name).filter(|d| d.pos == pos)
+    }
+
+    /// The shape of `name`, if it is declared and its shape known.
+    pub(super) fn shape(&self, name: &str) -> Option<Sh> {
+        self.by_name.get(name).and_then(|d| d.shape)
+    }
+}
+
+/// A parameter as declared: the model's fields but its shape (in [`Decls`]) and fans.
+pub(super) struct ParamDecl {
+    pub(super) name: String,
+    /// Set by the initialiser pass; `None` if it failed.
+    pub(super) init: Option<Init>,
+    /// `#[doc = ...]` attributes written on the declaration.
+    pub(super) docs: Vec<TokenStream>,
+    /// Where to blame it if it cannot reach the loss: its name, or its `dense`'s `let`.
+    pub(super) span: Span,
+    /// The `let` whose `dense` declared it, if any.
+    pub(super) layer: Option<String>,
+}
+
+/// A net's declarations and what its statements count.
+#[derive(Default)]
+pub(super) struct Scope {
+    pub(super) decls: Decls,
+    /// Parameters in declaration order, a layer's where its `let` stands.
+    pub(super) params: Vec<ParamDecl>,
+    /// How many `let`s have a symbol.
+    pub(super) lets: usize,
+    /// The names of the first `input` and `target`, if they were declared.
+    pub(super) input: Option<String>,
+    pub(super) target: Option<String>,
+    /// The positions of the `output` and the `loss` to type: the first of each.
+    pub(super) output: Option<usize>,
+    pub(super) loss: Option<usize>,
+    /// How many `loss` statements there are, broken ones included.
+    pub(super) losses: usize,
+    /// Whether a statement did not parse: it may have swallowed the next ones (a missing
+    /// `;`) and may use any name, so counts and reachability would be guesses.
+    pub(super) broken: bool,
+}
+
+impl Scope {
+    /// Declares a name; false if it was already taken (reported).
+    /// Names are unique within a net: each is a struct field or a variable of the
+    /// generated code. Rejects: `param w: [2]; let w = x;`, and `let h = dense(x, 2);`
+    /// after `param h_w: [2, 2];`.
+    #[allow(clippy::too_many_arguments)]
+    fn declare(
+        &mut self,
+        cx: &Ctxt,
+        name: &ast::Name,
+        kind: DeclKind,
+        at: usize,
+        pos: usize,
+        sym: Option<Sym>,
+        dense_let: Option<&str>,
+    ) -> bool {
+        // A keyword name is reported, then declared without a symbol, so its uses are
+        // not reported again.
+        let sym = if kind != DeclKind::Dense && !check_not_keyword(cx, name) {
+            None
+        } else {
+            sym
+        };
+        if let Some(prev) = self.decls.by_name.get(&name.text) {
+            let msg = match (kind, &prev.kind) {
+                (DeclKind::Dense, _) => format!(
+                    "`dense` in `let {}` declares the parameter `{}`, but `{}` is already defined (as {} above); rename one of them",
+                    dense_let.unwrap_or("?"),
+                    name.text,
+                    name.text,
+                    prev.describe()
+                ),
+                _ => format!(
+                    "`{}` is already defined (as {} above); names must be unique within a net",
+                    name.text,
+                    prev.describe()
+                ),
+            };
+            cx.error(&name.span, msg);
+            return false;
+        }
+        self.decls.order.push(name.text.clone());
+        self.insert(&name.text, kind, at, pos, sym, dense_let);
+        sym.is_some()
+    }
+
+    fn insert(
+        &mut self,
+        name: &str,
+        kind: DeclKind,
+        at: usize,
+        pos: usize,
+        sym: Option<Sym>,
+        dense_let: Option<&str>,
+    ) {
+        self.decls.by_name.insert(
+            name.to_string(),
+            Decl {
+                kind,
+                at,
+                pos,
+                sym,
+                shape: None,
+                dense_let: dense_let.map(str::to_string),
+                value: None,
+            },
+        );
+    }
+}
+
+/// The declaring pass: every name in order, so that uses can tell "unknown" from "below";
+/// declared shapes; and the statement counts the generated API needs.
+pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -> Scope {
+    let mut scope = Scope::default();
+    let (mut inputs, mut targets, mut outputs) = (0usize, 0usize, 0usize);
+    for (pos, stmt) in stmts.iter().enumerate() {
+        let at = stmt.at;
+        match &stmt.kind {
+            Kind::Input(name, s) | Kind::Target(name, s) => {
+                let is_input = matches!(stmt.kind, Kind::Input(..));
+                let (count, kind, sym, what) = if is_input {
+                    (&mut inputs, DeclKind::Input, Sym::Input, "input")
+                } else {
+                    (&mut targets, DeclKind::Target, Sym::Target, "target")
+                };
+                *count += 1;
+                let first = *count == 1;
+                let sh = shape(cx, s);
+                // The generated methods take exactly one input and at most one
+                // target. Rejects: `input a: [2]; input b: [2];`.
+                if !first {
+                    let slot = if is_input {
+                        &scope.input
+                    } else {
+                        &scope.target
+                    };
+                    let prev = slot.as_ref().map_or(String::new(), |n| {
+                        format!(", and `{n}` is already its {what}")
+                    });
+                    cx.error(
+                        stmt.span,
+                        format!(
+                            "a second `{what}`: a net has {} one{prev}",
+                            if is_input { "exactly" } else { "at most" }
+                        ),
+                    );
+                }
+                let declared = scope.declare(cx, name, kind, at, pos, first.then_some(sym), None);
+                if declared && sh.is_some() {
+                    let slot = if is_input {
+                        &mut scope.input
+                    } else {
+                        &mut scope.target
+                    };
+                    *slot = Some(name.text.clone());
+                }
+                if let Some(d) = scope.decls.owned_mut(&name.text, pos) {
+                    d.shape = sh;
+                }
+            }
+            Kind::Param {
+                name,
+                shape: declared_shape,
+                attrs,
+                layer,
+                ..
+            } => {
+                let sh = match declared_shape {
+                    ParamShape::Declared(s) => shape(cx, s),
+                    ParamShape::Known(sh) => *sh,
+                    // Known once the layer's input is typed.
+                    ParamShape::Weight { .. } => None,
+                };
+                let index = scope.params.len();
+                let kind = if layer.is_some() {
+                    DeclKind::Dense
+                } else {
+                    DeclKind::Param
+                };
+                let dense_let = layer.map(|l| l.text.as_str());
+                if scope.declare(cx, name, kind, at, pos, Some(Sym::Param(index)), dense_let) {
+                    if let Some(d) = scope.decls.owned_mut(&name.text, pos) {
+                        d.shape = sh;
+                    }
+                    scope.params.push(ParamDecl {
+                        name: name.text.clone(),
+                        init: None,
+                        docs: attrs
+                            .iter()
+                            .filter(|a| matches!(a.kind, AttrKind::Doc))
+                            .map(|a| src.tokens_in(&a.span))
+                            .collect(),
+                        span: name.span.clone(),
+                        layer: layer.map(|l| l.text.clone()),
+                    });
+                }
+            }
+            Kind::Let {
+                name, hidden: true, ..
+            } => {
+                // A second layer of the same name also repeats this name; its `let` is
+                // reported as a duplicate.
+                if !scope.decls.by_name.contains_key(&name.text) {
+                    scope.insert(&name.text, DeclKind::Hidden, at, pos, None, None);
+                }
+            }
+            Kind::Let { name, .. } => {
+                let sym = Some(Sym::Let(scope.lets));
+                if scope.declare(cx, name, DeclKind::Let, at, pos, sym, None) {
+                    scope.lets += 1;
+                }
+            }
+            Kind::Output(_) => {
+                outputs += 1;
+                // Rejects: `output y; output z;`.
+                if outputs > 1 {
+                    cx.error(stmt.span, "a second `output`: a net has exactly one");
+                } else {
+                    scope.output = Some(pos);
+                }
+            }
+            Kind::Loss(_) => {
+                scope.losses += 1;
+                // Rejects: `loss mse(y, t); loss bce(y, t);`.
+                if scope.losses > 1 {
+                    cx.error(
+                        stmt.span,
+                        "a second `loss`: a net has exactly one; add the terms into one `loss`",
+                    );
+                } else {
+                    scope.loss = Some(pos);
+                }
+            }
+            Kind::Broken { keyword, name } => {
+                scope.broken = true;
+                let kind = match *keyword {
+                    Some("input") => {
+                        inputs += 1;
+                        DeclKind::Input
+                    }
+                    Some("target") => {
+                        targets += 1;
+                        DeclKind::Target
+                    }
+                    Some("output") => {
+                        outputs += 1;
+                        continue;
+                    }
+                    Some("loss") => {
+                        scope.losses += 1;
+                        continue;
+                    }
+                    Some("param") => DeclKind::Param,
+                    Some("let") => DeclKind::Let,
+                    _ => continue,
+                };
+                // Declared without a symbol: uses are neither unknown nor checked.
+                if let Some(name) = name
+                    && !scope.decls.by_name.contains_key(&name.text)
+                {
+                    scope.decls.order.push(name.text.clone());
+                    scope.insert(&name.text, kind, at, pos, None, None);
+                }
+            }
+        }
+    }
+
+    // The generated API needs one input, one output and one loss.
+    // Rejects: a net without `input`, without `output`, or without `loss`.
+    let missing = |what: &str, example: &str| {
+        cx.error(
+            &net.name.span,
+            format!(
+                "net `{}` has no `{what}`; add one, like `{example}`",
+                net.name.text
+            ),
+        );
+    };
+    if !scope.broken {
+        if inputs == 0 {
+            missing("input", "input x: [2];");
+        }
+        if outputs == 0 {
+            missing("output", "output y;");
+        }
+        if scope.losses == 0 {
+            missing("loss", "loss mse(y, t);");
+        }
+    }
+    scope
 }
 
 impl ExprChecker<'_> {
     /// Resolves a name in the current mode.
     pub(super) fn name(&mut self, n: &str, span: &Span) -> Option<Typed> {
-        let stmt = match self.mode {
+        let here = match self.mode {
             Mode::Fn { params, name } => return self.fn_param(n, span, params, name),
-            Mode::Let { stmt, .. } => Some(stmt),
+            Mode::Let { at, pos } => Some((at, pos)),
             Mode::Anywhere => None,
         };
         let Some(d) = self.decls.by_name.get(n) else {
@@ -140,16 +450,16 @@ impl ExprChecker<'_> {
             self.unknown_name(n, span);
             return None;
         };
-        if let Some(stmt) = stmt {
+        if let Some((at, pos)) = here {
             // A `let` is evaluated where it stands, so it can only see what is above it.
             // Rejects: `let h = h + 1;` and `let h = w @ x; param w: [2, 2];`.
-            if d.stmt == stmt {
+            if d.at == at && d.pos >= pos {
                 self.unresolved = true;
                 self.cx
                     .error(span, format!("`{n}` is used in its own definition"));
                 return None;
             }
-            if d.stmt > stmt {
+            if d.at > at {
                 self.unresolved = true;
                 self.cx.error(
                     span,
@@ -160,6 +470,13 @@ impl ExprChecker<'_> {
                 );
                 return None;
             }
+        }
+        // A hidden `let` stands for its value, whose nodes were counted where it was typed.
+        if let Some(value) = &d.value {
+            return Some(Typed {
+                e: value.clone(),
+                sh: d.shape?,
+            });
         }
         let sym = d.sym?;
         let sh = d.shape?;
@@ -176,7 +493,7 @@ impl ExprChecker<'_> {
             // Only names this expression could use are worth suggesting.
             let visible = self.decls.order.iter().filter(|name| {
                 match (self.mode, self.decls.by_name.get(name.as_str())) {
-                    (Mode::Let { stmt }, Some(d)) => d.stmt < stmt,
+                    (Mode::Let { at, pos }, Some(d)) => d.at < at || (d.at == at && d.pos < pos),
                     _ => true,
                 }
             });
@@ -212,59 +529,5 @@ impl ExprChecker<'_> {
                 None
             }
         }
-    }
-}
-
-impl NetChecker<'_> {
-    /// Declares a name; false if it was already taken (reported).
-    /// Names are unique within a net: each is a struct field or a variable of the
-    /// generated code. Rejects: `param w: [2]; let w = x;`, and `let h = dense(x, 2);`
-    /// after `param h_w: [2, 2];`.
-    pub(super) fn declare(
-        &self,
-        decls: &mut Decls,
-        name: &ast::Name,
-        kind: DeclKind,
-        stmt: usize,
-        sym: Option<Sym>,
-        dense_let: Option<&str>,
-    ) -> bool {
-        // A keyword name is reported, then declared without a symbol, so its uses are
-        // not reported again.
-        let sym = if kind != DeclKind::Dense && !check_not_keyword(self.cx, name) {
-            None
-        } else {
-            sym
-        };
-        if let Some(prev) = decls.by_name.get(&name.text) {
-            let msg = match (kind, &prev.kind) {
-                (DeclKind::Dense, _) => format!(
-                    "`dense` in `let {}` declares the parameter `{}`, but `{}` is already defined (as {} above); rename one of them",
-                    dense_let.unwrap_or("?"),
-                    name.text,
-                    name.text,
-                    prev.describe()
-                ),
-                _ => format!(
-                    "`{}` is already defined (as {} above); names must be unique within a net",
-                    name.text,
-                    prev.describe()
-                ),
-            };
-            self.cx.error(&name.span, msg);
-            return false;
-        }
-        decls.order.push(name.text.clone());
-        decls.by_name.insert(
-            name.text.clone(),
-            Decl {
-                kind,
-                stmt,
-                sym,
-                shape: None,
-                dense_let: dense_let.map(str::to_string),
-            },
-        );
-        sym.is_some()
     }
 }
