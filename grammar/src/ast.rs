@@ -126,6 +126,8 @@ pub enum StmtKind {
 /// `fn name(a, b) = body;`
 #[derive(Clone, Debug)]
 pub struct FnDef {
+    /// Attributes written before a shared `fn`; a local one's are its statement's.
+    pub attrs: Vec<Attr>,
     /// The function's name.
     pub name: Name,
     /// Its parameters.

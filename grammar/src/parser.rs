@@ -151,63 +151,52 @@ impl Builder<'_> {
             match c.as_rule() {
                 Rule::attr => attrs.extend(self.attr(c)),
                 Rule::net => return self.net(attrs, c).map(Item::Net),
-                Rule::fn_def => {
-                    // Attributes on a shared `fn` are doc comments at best; the checker
-                    // sees the fn without them, and refuses anything else here.
-                    self.stmt_attrs_only_docs(&attrs);
-                    return self.fn_def(c).map(Item::Fn);
-                }
+                Rule::fn_def => return self.fn_def(attrs, c).map(Item::Fn),
                 _ => self.internal(&c),
             }
         }
         None
     }
 
-    /// Refuses non-doc attributes where only doc comments make sense.
-    fn stmt_attrs_only_docs(&self, attrs: &[Attr]) {
-        for a in attrs {
-            if !matches!(a.kind, AttrKind::Doc) {
-                self.cx.error(
-                    &a.span,
-                    "only doc comments are allowed here; attributes such as this one go on a `net`",
-                );
-            }
-        }
-    }
-
     /// `vis? ~ kw_net ~ ident ~ "{" ~ stmt* ~ "}"`, and the head of a resynchronised net.
     fn net(&self, attrs: Vec<Attr>, p: Pair<Rule>) -> Option<Net> {
-        let span = self.span(&p);
-        let (vis, name, rest) = self.net_head(p)?;
-        let stmts = rest
+        let (mut net, rest) = self.net_head(attrs, p)?;
+        net.stmts = rest
             .into_iter()
             .filter(|c| c.as_rule() == Rule::stmt)
             .filter_map(|c| self.stmt(c))
             .collect();
-        Some(Net {
-            attrs,
-            vis,
-            name,
-            stmts,
-            span,
-        })
+        Some(net)
     }
 
-    /// Splits the pairs of a net (or a net head) into visibility, name and the rest.
-    #[allow(clippy::type_complexity)]
-    fn net_head<'i>(&self, p: Pair<'i, Rule>) -> Option<(Option<Span>, Name, Vec<Pair<'i, Rule>>)> {
+    /// The net that the pairs of a net (or of a resynchronised net head) declare, without
+    /// its statements, and the pairs left over, which hold them.
+    fn net_head<'i>(
+        &self,
+        mut attrs: Vec<Attr>,
+        p: Pair<'i, Rule>,
+    ) -> Option<(Net, Vec<Pair<'i, Rule>>)> {
+        let span = self.span(&p);
         let mut vis = None;
         let mut name = None;
         let mut rest = Vec::new();
         for c in p.into_inner() {
             match c.as_rule() {
+                Rule::attr => attrs.extend(self.attr(c)),
                 Rule::vis => vis = Some(self.span(&c)),
                 Rule::ident if name.is_none() => name = Some(self.name(&c)),
                 Rule::kw_net => {}
                 _ => rest.push(c),
             }
         }
-        Some((vis, name?, rest))
+        let net = Net {
+            attrs,
+            vis,
+            name: name?,
+            stmts: Vec::new(),
+            span,
+        };
+        Some((net, rest))
     }
 
     /// `"#" ~ "[" ~ (chainrule_attr | scalar_attr | other_attr) ~ "]"`.
@@ -272,7 +261,7 @@ impl Builder<'_> {
     fn stmt_kind(&self, p: Pair<Rule>) -> Option<StmtKind> {
         let rule = p.as_rule();
         if rule == Rule::fn_def {
-            return self.fn_def(p).map(StmtKind::Fn);
+            return self.fn_def(Vec::new(), p).map(StmtKind::Fn);
         }
         let mut name = None;
         let mut shape = None;
@@ -314,7 +303,7 @@ impl Builder<'_> {
     }
 
     /// `kw_fn ~ ident ~ "(" ~ ident ~ ("," ~ ident)* ~ ")" ~ "=" ~ expr ~ ";"`.
-    fn fn_def(&self, p: Pair<Rule>) -> Option<FnDef> {
+    fn fn_def(&self, attrs: Vec<Attr>, p: Pair<Rule>) -> Option<FnDef> {
         let span = self.span(&p);
         let mut idents = Vec::new();
         let mut body = None;
@@ -328,6 +317,7 @@ impl Builder<'_> {
         let mut idents = idents.into_iter();
         let name = idents.next()?;
         Some(FnDef {
+            attrs,
             name,
             params: idents.collect(),
             body: body??,
@@ -336,13 +326,18 @@ impl Builder<'_> {
     }
 
     fn shape(&self, p: Pair<Rule>) -> ShapeDecl {
-        let span = self.span(&p);
-        let dims = p
-            .into_inner()
+        ShapeDecl {
+            span: self.span(&p),
+            dims: self.numbers(p),
+        }
+    }
+
+    /// The numbers among the children of `p`: a shape's dimensions, an index's indices.
+    fn numbers(&self, p: Pair<Rule>) -> Vec<Number> {
+        p.into_inner()
             .filter(|c| c.as_rule() == Rule::number)
             .map(|c| self.number(c))
-            .collect();
-        ShapeDecl { dims, span }
+            .collect()
     }
 
     fn init(&self, p: Pair<Rule>) -> Option<Init> {
@@ -454,15 +449,8 @@ impl Builder<'_> {
             .map_postfix(|lhs, op| {
                 let lhs = lhs?;
                 let span = lhs.span.start..self.span(&op).end;
-                let idx = op
-                    .into_inner()
-                    .filter(|c| c.as_rule() == Rule::number)
-                    .map(|c| self.number(c))
-                    .collect();
-                Some(Expr {
-                    kind: ExprKind::Index(Box::new(lhs), idx),
-                    span,
-                })
+                let kind = ExprKind::Index(Box::new(lhs), self.numbers(op));
+                Some(Expr { kind, span })
             })
             .map_infix(|lhs, op, rhs| {
                 let (lhs, rhs) = (lhs?, rhs?);
@@ -783,14 +771,9 @@ fn resync(src: &Source, cx: &Ctxt) -> File {
             src,
             offset: range.start,
         };
-        let text = src.snippet(&range);
-        let err = match NetworkParser::parse(Rule::item_only, text) {
-            Ok(mut pairs) => {
-                let item = pairs
-                    .next()
-                    .and_then(|p| p.into_inner().find(|c| c.as_rule() == Rule::item))
-                    .and_then(|p| b.item(p));
-                items.extend(item);
+        let err = match parse_piece(Rule::item_only, Rule::item, src.snippet(&range)) {
+            Ok(item) => {
+                items.extend(item.and_then(|p| b.item(p)));
                 continue;
             }
             Err(e) => e,
@@ -816,6 +799,19 @@ fn resync(src: &Source, cx: &Ctxt) -> File {
     File { items }
 }
 
+/// Parses one piece of a resynchronised invocation with `rule` (an `*_only` rule, which
+/// also requires the end of the input), giving its `inner` pair.
+fn parse_piece(
+    rule: Rule,
+    inner: Rule,
+    text: &str,
+) -> Result<Option<Pair<'_, Rule>>, Box<pest::error::Error<Rule>>> {
+    let mut pairs = NetworkParser::parse(rule, text)?;
+    Ok(pairs
+        .next()
+        .and_then(|p| p.into_inner().find(|c| c.as_rule() == inner)))
+}
+
 /// Re-parses a net whose head parses on its own, statement by statement. `None` when the
 /// piece is not such a net or no statement is at fault (the item's own error then stands).
 fn resync_net(src: &Source, cx: &Ctxt, first: usize, last: usize) -> Option<Net> {
@@ -839,14 +835,7 @@ fn resync_net(src: &Source, cx: &Ctxt, first: usize, last: usize) -> Option<Net>
         src,
         offset: head_range.start,
     };
-    let head = pairs.next()?;
-    let mut attrs = Vec::new();
-    for c in head.clone().into_inner() {
-        if c.as_rule() == Rule::attr {
-            attrs.extend(head_builder.attr(c));
-        }
-    }
-    let (vis, name, _) = head_builder.net_head(head)?;
+    let (mut net, _) = head_builder.net_head(Vec::new(), pairs.next()?)?;
 
     let depth = src.tokens.get(open)?.depth + 1;
     let errors_before = cx.count();
@@ -858,14 +847,8 @@ fn resync_net(src: &Source, cx: &Ctxt, first: usize, last: usize) -> Option<Net>
             src,
             offset: range.start,
         };
-        match NetworkParser::parse(Rule::stmt_only, src.snippet(&range)) {
-            Ok(mut pairs) => {
-                let stmt = pairs
-                    .next()
-                    .and_then(|p| p.into_inner().find(|c| c.as_rule() == Rule::stmt))
-                    .and_then(|p| b.stmt(p));
-                stmts.extend(stmt);
-            }
+        match parse_piece(Rule::stmt_only, Rule::stmt, src.snippet(&range)) {
+            Ok(stmt) => stmts.extend(stmt.and_then(|p| b.stmt(p))),
             Err(e) => {
                 b.syntax_error(&e);
                 stmts.push(broken_stmt(src, f, l, range));
@@ -875,14 +858,9 @@ fn resync_net(src: &Source, cx: &Ctxt, first: usize, last: usize) -> Option<Net>
     if cx.count() == errors_before {
         return None;
     }
-    let span = piece_range(src, first, last);
-    Some(Net {
-        attrs,
-        vis,
-        name,
-        stmts,
-        span,
-    })
+    net.stmts = stmts;
+    net.span = piece_range(src, first, last);
+    Some(net)
 }
 
 /// What can be salvaged from a statement that did not parse: its keyword and the name it

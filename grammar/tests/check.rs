@@ -1049,3 +1049,24 @@ fn independent_mistakes_in_one_statement_are_all_reported() {
         ],
     );
 }
+
+#[test]
+fn a_shared_fn_takes_doc_comments_only() {
+    let net = "net N { input x: [1]; output x; loss sum(f(x)); }";
+    bad(
+        &format!("#[inline] fn f(a) = a; {net}"),
+        &[(
+            "`#[inline]` cannot go on a shared `fn`; only doc comments are allowed there",
+            "# [ inline ]",
+        )],
+    );
+    bad(
+        &format!("#[scalar(f64)] fn f(a) = a; {net}"),
+        &[(
+            "`#[scalar(..)]` goes on the `net`, not on a shared `fn`",
+            "# [ scalar ( f64 ) ]",
+        )],
+    );
+    let front = check_str(&format!("/// Squares nothing. \n fn f(a) = a; {net}"));
+    assert!(front.errors.is_empty() && front.nets.len() == 1);
+}

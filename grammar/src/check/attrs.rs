@@ -213,20 +213,20 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
     out
 }
 
-/// Statements take doc comments only: there is nothing for other attributes to apply to.
-/// Rejects: `#[allow(unused)] let h = x;`, `#[scalar(f64)] input x: [2];`.
-pub(super) fn statement_attrs(cx: &Ctxt, attrs: &[ast::Attr]) {
+/// Statements and shared `fn`s (`place`: "a statement", "a shared `fn`") take doc
+/// comments only: there is nothing for other attributes to apply to.
+/// Rejects: `#[allow(unused)] let h = x;`, `#[scalar(f64)] input x: [2];`,
+/// `#[inline] fn f(z) = z;`.
+pub(super) fn doc_comments_only(cx: &Ctxt, attrs: &[ast::Attr], place: &str) {
     for a in attrs {
         let msg = match &a.kind {
             AttrKind::Doc => continue,
-            AttrKind::Scalar(_) => {
-                "`#[scalar(..)]` goes on the `net`, not on a statement".to_string()
-            }
+            AttrKind::Scalar(_) => format!("`#[scalar(..)]` goes on the `net`, not on {place}"),
             AttrKind::Chainrule(_) => {
-                "`#[chainrule(..)]` goes on the `net`, not on a statement".to_string()
+                format!("`#[chainrule(..)]` goes on the `net`, not on {place}")
             }
             AttrKind::Other(p) => format!(
-                "`#[{}]` cannot go on a statement; only doc comments are allowed there",
+                "`#[{}]` cannot go on {place}; only doc comments are allowed there",
                 p.text
             ),
         };

@@ -8,6 +8,7 @@ use crate::diag::Ctxt;
 use crate::model::{self, Func};
 use crate::ops;
 
+use super::attrs::doc_comments_only;
 use super::expr::{ExprChecker, Mode};
 use super::scope::{Decls, check_not_keyword, did_you_mean};
 
@@ -145,7 +146,8 @@ enum FnSource<'a> {
     Broken(&'a ast::Name),
 }
 
-/// The shared `fn`s of an invocation, checked once: every net sees them.
+/// The shared `fn`s of an invocation and their attributes, checked once: every net sees
+/// them.
 pub(super) fn shared(cx: &Ctxt, file: &ast::File) -> Vec<FnEntry> {
     let defs: Vec<FnSource> = file
         .items
@@ -156,6 +158,11 @@ pub(super) fn shared(cx: &Ctxt, file: &ast::File) -> Vec<FnEntry> {
             ast::Item::Net(_) => None,
         })
         .collect();
+    for d in &defs {
+        if let FnSource::Def(f) = d {
+            doc_comments_only(cx, &f.attrs, "a shared `fn`");
+        }
+    }
     let mut fns = Vec::new();
     check_fns(cx, &mut fns, &defs);
     fns

@@ -9,8 +9,8 @@
 //!
 //! | pass | what it does |
 //! | --- | --- |
-//! | [`fns::shared`] | the invocation's shared `fn`s, once for every net |
-//! | [`attrs::settings`], [`attrs::statement_attrs`] | a net's attributes |
+//! | [`fns::shared`] | the invocation's shared `fn`s and their attributes, once for every net |
+//! | [`attrs::settings`], [`attrs::doc_comments_only`] | a net's attributes, its statements' |
 //! | [`fns::with_local`] | the `fn`s the net sees, its own checked |
 //! | [`dense::desugar`] | `dense` layers into plain `param`s and `let`s |
 //! | [`scope::declare`] | every name declared, declared shapes, statement counts |
@@ -101,7 +101,7 @@ fn check_net(cx: &Ctxt, src: &Source, shared: &[FnEntry], net: &ast::Net) -> Opt
     scope::check_not_keyword(cx, &net.name);
     let settings = attrs::settings(cx, &net.attrs);
     for stmt in &net.stmts {
-        attrs::statement_attrs(cx, &stmt.attrs);
+        attrs::doc_comments_only(cx, &stmt.attrs, "a statement");
     }
     let fns = fns::with_local(cx, shared, net);
     let stmts = dense::desugar(cx, &fns, net);
