@@ -946,8 +946,8 @@ fn size_limit() {
     bad(
         "#[chainrule(max_size = 10)] net A { input x: [3]; param w: [3, 3]; let y = w @ x; output y; loss sum(y); }",
         &[(
-            "net `A` is too large to generate: its size is 28 scalars (parameters plus every intermediate value), above the limit of 10; shrink the net, or raise the limit with `#[chainrule(max_size = 28)]` on the net",
-            "A",
+            "net `A` is too large to generate: its size is 28 scalars (parameters plus every intermediate value, 112 bytes as f32), above the limit of 10; the largest declaration is `w` (a parameter), [3, 3]: 9 scalars, 36 bytes as f32. Shrink the net, or raise the limit with `#[chainrule(max_size = 28)]` on the net",
+            "w",
         )],
     );
     // 9 (w) + 3 (x) + 9 (w) + 3 (w @ x) + 3 (y) + 1 (sum) = 28: exactly at the limit passes.
@@ -959,14 +959,66 @@ fn size_limit() {
         "net Big { input x: [1024]; param w: [1024, 1024]; let y = w @ x; output y; loss sum(y); }",
         &[(
             "net `Big` is too large to generate: its size is 2100225 scalars",
-            "Big",
+            "w",
         )],
     );
     bad(
         "net Huge { input x: [18446744073709551615, 18446744073709551615]; output x; loss sum(x); }",
         &[(
             "net `Huge` is too large to generate: its size (parameters plus every intermediate value) overflows",
-            "Huge",
+            "x",
+        )],
+    );
+}
+
+#[test]
+fn the_size_error_stands_at_the_largest_declaration_with_the_advice_that_fits() {
+    // f64 scalars take 8 bytes.
+    bad(
+        "#[scalar(f64)] #[chainrule(max_size = 10)] net A { input x: [3]; param w: [3, 3]; let y = w @ x; output y; loss sum(y); }",
+        &[(
+            "its size is 28 scalars (parameters plus every intermediate value, 224 bytes as f64), above the limit of 10; the largest declaration is `w` (a parameter), [3, 3]: 9 scalars, 72 bytes as f64.",
+            "w",
+        )],
+    );
+    // Feasible, with parameters too large for a stack: the limit rounded up, and the heap.
+    bad(
+        "net Big { input x: [1024]; param w: [1024, 1024]; let y = w @ x; output y; loss sum(y); }",
+        &[(
+            "the largest declaration is `w` (a parameter), [1024, 1024]: 1048576 scalars, 4 MiB as f32. Shrink the net, or raise the limit with `#[chainrule(max_size = 2200000)]` on the net, and build it on the heap with `chainrule::boxed_new(seed)`: its parameters (4 MiB) are too large for a thread's stack",
+            "w",
+        )],
+    );
+    // A `dense` parameter stands at its `let`.
+    bad(
+        "net D { input x: [1024]; let h = dense(x, 1024); output h; loss sum(h); }",
+        &[(
+            "its size is 2103297 scalars (parameters plus every intermediate value, 8 MiB as f32), above the limit of 1048576; the largest declaration is `h_w` (a parameter of `dense` in `let h`), [1024, 1024]: 1048576 scalars, 4 MiB as f32. Shrink the net, or raise the limit with `#[chainrule(max_size = 2200000)]` on the net, and build",
+            "h",
+        )],
+    );
+    // A `let` larger than every parameter; small parameters need no heap.
+    bad(
+        "net L { input x: [1]; param w: [1000, 1]; param v: [1, 1000]; let k = w @ v; output x; loss sum(k); }",
+        &[(
+            "its size is 2004001 scalars (parameters plus every intermediate value, 7.6 MiB as f32), above the limit of 1048576; the largest declaration is `k` (a `let`), [1000, 1000]: 1000000 scalars, 3.8 MiB as f32. Shrink the net, or raise the limit with `#[chainrule(max_size = 2100000)]` on the net",
+            "k",
+        )],
+    );
+    // No limit makes 75 GiB practical.
+    bad(
+        "net Huge { input x: [100000]; param w: [100000, 100000] = xavier; let y = w @ x; output y; loss sum(y); }",
+        &[(
+            "its size is 20000300001 scalars (parameters plus every intermediate value, 74.5 GiB as f32), above the limit of 1048576; the largest declaration is `w` (a parameter), [100000, 100000]: 10000000000 scalars, 37.3 GiB as f32. No `max_size` makes a net of over 256 MiB practical; split it into smaller nets, or shrink `w`",
+            "w",
+        )],
+    );
+    // The first of equals.
+    bad(
+        "#[chainrule(max_size = 10)] net E { input x: [4]; param w: [4]; let y = w * x; output y; loss sum(y); }",
+        &[(
+            "the largest declaration is `x` (the input), [4]: 4 scalars",
+            "x",
         )],
     );
 }

@@ -36,6 +36,15 @@ impl Sh {
         }
     }
 
+    /// The number of scalars, exactly.
+    pub(super) fn exact_elems(self) -> u128 {
+        match self {
+            Sh::S => 1,
+            Sh::V(n) => u128::from(n),
+            Sh::M(r, c) => u128::from(r) * u128::from(c),
+        }
+    }
+
     /// The model's shape; dimensions saturate, which only a net over the size limit (hence
     /// never handed to code generation) can reach.
     pub(super) fn model(self) -> model::Shape {

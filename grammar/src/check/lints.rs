@@ -29,6 +29,9 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
     }
     let mut blamed_layers = BTreeSet::new();
     for (i, p) in scope.params.iter().enumerate() {
+        let Some(pd) = scope.decls.by_name.get(&p.name) else {
+            continue;
+        };
         if reached.contains(&Sym::Param(i)) {
             continue;
         }
@@ -36,18 +39,13 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
             Some(l) => {
                 // A layer whose `let` failed (reported) says nothing about its
                 // parameters.
-                let let_ok = scope
-                    .decls
-                    .by_name
-                    .get(&p.name)
-                    .zip(scope.decls.by_name.get(l))
-                    .is_some_and(|(pd, ld)| {
-                        pd.at == ld.at && ld.kind == DeclKind::Let && ld.shape.is_some()
-                    });
+                let let_ok = scope.decls.by_name.get(l).is_some_and(|ld| {
+                    pd.at == ld.at && ld.kind == DeclKind::Let && ld.shape.is_some()
+                });
                 if let_ok && blamed_layers.insert(l.clone()) {
                     let [w, b] = param_names(l);
                     cx.error(
-                        &p.span,
+                        &pd.span,
                         format!(
                             "the `dense` layer `{l}` does not affect the loss, so its parameters `{w}` and `{b}` would never be trained; use `{l}` on the way to the loss or remove it"
                         ),
@@ -55,7 +53,7 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
                 }
             }
             None => cx.error(
-                &p.span,
+                &pd.span,
                 format!(
                     "parameter `{}` does not affect the loss, so it would never be trained; use it on the way to the loss or remove it",
                     p.name

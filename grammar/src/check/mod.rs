@@ -111,7 +111,14 @@ fn check_net(cx: &Ctxt, src: &Source, shared: &[FnEntry], net: &ast::Net) -> Opt
     let checked = expr::type_check(cx, &fns, &stmts, &mut scope);
     let complete = cx.count() == before_values && !checked.incomplete;
     lints::unused_params(cx, &scope, &checked, complete);
-    size::within_limit(cx, net, settings.max_size, &scope, checked.size);
+    size::within_limit(
+        cx,
+        net,
+        settings.scalar,
+        settings.max_size,
+        &scope,
+        checked.size,
+    );
     if cx.count() > before {
         return None;
     }

@@ -92,6 +92,8 @@ pub(super) enum DeclKind {
 #[derive(Clone, Debug)]
 pub(super) struct Decl {
     pub(super) kind: DeclKind,
+    /// Its name where it is declared; a layer's parameters', their `let`'s name.
+    pub(super) span: Span,
     /// The source statement that declares it, for "used before its definition".
     pub(super) at: usize,
     /// Its statement's position after desugaring, which orders the parts of a layer.
@@ -108,6 +110,21 @@ pub(super) struct Decl {
 }
 
 impl Decl {
+    /// `name`, declared by the statement at `pos` (from source statement `at`), with no
+    /// symbol or shape yet.
+    fn new(kind: DeclKind, name: &ast::Name, at: usize, pos: usize) -> Decl {
+        Decl {
+            kind,
+            span: name.span.clone(),
+            at,
+            pos,
+            sym: None,
+            shape: None,
+            dense_let: None,
+            value: None,
+        }
+    }
+
     pub(super) fn describe(&self) -> String {
         match self.kind {
             DeclKind::Input => "the input".into(),
@@ -151,15 +168,14 @@ impl Decls {
     }
 }
 
-/// A parameter as declared: the model's fields but its shape (in [`Decls`]) and fans.
+/// A parameter as declared: the model's fields but its shape and place (in [`Decls`])
+/// and its fans.
 pub(super) struct ParamDecl {
     pub(super) name: String,
     /// Set by the initialiser pass; `None` if it failed.
     pub(super) init: Option<Init>,
     /// `#[doc = ...]` attributes written on the declaration.
     pub(super) docs: Vec<TokenStream>,
-    /// Where to blame it if it cannot reach the loss: its name, or its `dense`'s `let`.
-    pub(super) span: Span,
     /// The `let` whose `dense` declared it, if any.
     pub(super) layer: Option<String>,
 }
@@ -186,38 +202,25 @@ pub(super) struct Scope {
 }
 
 impl Scope {
-    /// Declares a name; false if it was already taken (reported).
+    /// Declares a name; false if it was already taken (reported), or has no symbol.
     /// Names are unique within a net: each is a struct field or a variable of the
     /// generated code. Rejects: `param w: [2]; let w = x;`, and `let h = dense(x, 2);`
     /// after `param h_w: [2, 2];`.
-    #[allow(clippy::too_many_arguments)]
-    fn declare(
-        &mut self,
-        cx: &Ctxt,
-        name: &ast::Name,
-        kind: DeclKind,
-        at: usize,
-        pos: usize,
-        sym: Option<Sym>,
-        dense_let: Option<&str>,
-    ) -> bool {
+    fn declare(&mut self, cx: &Ctxt, name: &ast::Name, mut decl: Decl) -> bool {
         // A keyword name is reported, then declared without a symbol, so its uses are
         // not reported again.
-        let sym = if kind != DeclKind::Dense && !check_not_keyword(cx, name) {
-            None
-        } else {
-            sym
-        };
+        if decl.kind != DeclKind::Dense && !check_not_keyword(cx, name) {
+            decl.sym = None;
+        }
         if let Some(prev) = self.decls.by_name.get(&name.text) {
-            let msg = match (kind, &prev.kind) {
-                (DeclKind::Dense, _) => format!(
-                    "`dense` in `let {}` declares the parameter `{}`, but `{}` is already defined (as {} above); rename one of them",
-                    dense_let.unwrap_or("?"),
+            let msg = match &decl.dense_let {
+                Some(l) => format!(
+                    "`dense` in `let {l}` declares the parameter `{}`, but `{}` is already defined (as {} above); rename one of them",
                     name.text,
                     name.text,
                     prev.describe()
                 ),
-                _ => format!(
+                None => format!(
                     "`{}` is already defined (as {} above); names must be unique within a net",
                     name.text,
                     prev.describe()
@@ -226,32 +229,10 @@ impl Scope {
             cx.error(&name.span, msg);
             return false;
         }
+        let declared = decl.sym.is_some();
         self.decls.order.push(name.text.clone());
-        self.insert(&name.text, kind, at, pos, sym, dense_let);
-        sym.is_some()
-    }
-
-    fn insert(
-        &mut self,
-        name: &str,
-        kind: DeclKind,
-        at: usize,
-        pos: usize,
-        sym: Option<Sym>,
-        dense_let: Option<&str>,
-    ) {
-        self.decls.by_name.insert(
-            name.to_string(),
-            Decl {
-                kind,
-                at,
-                pos,
-                sym,
-                shape: None,
-                dense_let: dense_let.map(str::to_string),
-                value: None,
-            },
-        );
+        self.decls.by_name.insert(name.text.clone(), decl);
+        declared
     }
 }
 
@@ -292,7 +273,11 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                         ),
                     );
                 }
-                let declared = scope.declare(cx, name, kind, at, pos, first.then_some(sym), None);
+                let decl = Decl {
+                    sym: first.then_some(sym),
+                    ..Decl::new(kind, name, at, pos)
+                };
+                let declared = scope.declare(cx, name, decl);
                 if declared && sh.is_some() {
                     let slot = if is_input {
                         &mut scope.input
@@ -324,8 +309,12 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                 } else {
                     DeclKind::Param
                 };
-                let dense_let = layer.map(|l| l.text.as_str());
-                if scope.declare(cx, name, kind, at, pos, Some(Sym::Param(index)), dense_let) {
+                let decl = Decl {
+                    sym: Some(Sym::Param(index)),
+                    dense_let: layer.map(|l| l.text.clone()),
+                    ..Decl::new(kind, name, at, pos)
+                };
+                if scope.declare(cx, name, decl) {
                     if let Some(d) = scope.decls.owned_mut(&name.text, pos) {
                         d.shape = sh;
                     }
@@ -337,7 +326,6 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                             .filter(|a| matches!(a.kind, AttrKind::Doc))
                             .map(|a| src.tokens_in(&a.span))
                             .collect(),
-                        span: name.span.clone(),
                         layer: layer.map(|l| l.text.clone()),
                     });
                 }
@@ -347,13 +335,15 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
             } => {
                 // A second layer of the same name also repeats this name; its `let` is
                 // reported as a duplicate.
-                if !scope.decls.by_name.contains_key(&name.text) {
-                    scope.insert(&name.text, DeclKind::Hidden, at, pos, None, None);
-                }
+                (scope.decls.by_name.entry(name.text.clone()))
+                    .or_insert_with(|| Decl::new(DeclKind::Hidden, name, at, pos));
             }
             Kind::Let { name, .. } => {
-                let sym = Some(Sym::Let(scope.lets));
-                if scope.declare(cx, name, DeclKind::Let, at, pos, sym, None) {
+                let decl = Decl {
+                    sym: Some(Sym::Let(scope.lets)),
+                    ..Decl::new(DeclKind::Let, name, at, pos)
+                };
+                if scope.declare(cx, name, decl) {
                     scope.lets += 1;
                 }
             }
@@ -406,7 +396,7 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                     && !scope.decls.by_name.contains_key(&name.text)
                 {
                     scope.decls.order.push(name.text.clone());
-                    scope.insert(&name.text, kind, at, pos, None, None);
+                    (scope.decls.by_name).insert(name.text.clone(), Decl::new(kind, name, at, pos));
                 }
             }
         }

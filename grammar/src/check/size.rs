@@ -1,16 +1,37 @@
 //! The size limit: generated code is unrolled over every scalar, so its size is bounded
 //! from shapes alone, before anything proportional to it is done.
+//!
+//! A net's size is its parameters plus every intermediate value, in scalars. Above the
+//! limit (`#[chainrule(max_size = N)]`, [`crate::model::DEFAULT_MAX_SIZE`] by default) the error
+//! stands at the declaration with the most scalars (an `input`, `target`, `param`, a
+//! `dense` parameter or a `let`; the first of equals), which is what to shrink, and gives
+//! its size in scalars and in bytes (4 a scalar in `f32`, 8 in `f64`). The advice is:
+//! - for a net over [`PRACTICAL_BYTES`] (or whose size overflows): that no limit makes it
+//!   practical, so split it into smaller nets or shrink that declaration;
+//! - otherwise: shrink the net, or raise the limit to the size rounded up to two
+//!   significant digits (`8394753` → `8400000`); and when the parameters alone are over
+//!   [`STACK_BYTES`], build the net with `chainrule::boxed_new`, on the heap.
 
 use crate::ast;
 use crate::diag::Ctxt;
+use crate::model::Scalar;
 
-use super::scope::Scope;
+use super::expr::Sh;
+use super::scope::{Decl, Scope};
 
-/// Whether the net is within `max_size` scalars: its parameters plus every intermediate
-/// value (`expr_size`). Rejects: `param w: [4096, 4096];` by default.
+/// The largest net worth generating, in bytes: beyond it, no `max_size` helps.
+pub(super) const PRACTICAL_BYTES: u64 = 256 << 20;
+
+/// Parameters above this many bytes are too large to move around a thread's stack (2 MiB
+/// for a test thread, where a debug build copies on every move).
+pub(super) const STACK_BYTES: u64 = 1 << 20;
+
+/// Whether the net is within `max_size` scalars, its size being its parameters plus every
+/// intermediate value (`expr_size`). Rejects: `param w: [4096, 4096];` by default.
 pub(super) fn within_limit(
     cx: &Ctxt,
     net: &ast::Net,
+    scalar: Scalar,
     max_size: u64,
     scope: &Scope,
     expr_size: u64,
@@ -21,25 +42,101 @@ pub(super) fn within_limit(
         .filter_map(|p| scope.decls.shape(&p.name))
         .fold(0u64, |acc, s| acc.saturating_add(s.elems()));
     let total = param_size.saturating_add(expr_size);
-    if total == u64::MAX || usize::try_from(total).is_err() {
-        cx.error(
-            &net.name.span,
-            format!(
-                "net `{}` is too large to generate: its size (parameters plus every intermediate value) overflows; shrink its shapes",
-                net.name.text
-            ),
-        );
-        false
-    } else if total > max_size {
-        cx.error(
-            &net.name.span,
-            format!(
-                "net `{}` is too large to generate: its size is {total} scalars (parameters plus every intermediate value), above the limit of {max_size}; shrink the net, or raise the limit with `#[chainrule(max_size = {total})]` on the net",
-                net.name.text
-            ),
-        );
-        false
+    let overflows = total == u64::MAX || usize::try_from(total).is_err();
+    if !overflows && total <= max_size {
+        return true;
+    }
+    let bytes_each: u32 = match scalar {
+        Scalar::F32 => 4,
+        Scalar::F64 => 8,
+    };
+    let ty = match scalar {
+        Scalar::F32 => "f32",
+        Scalar::F64 => "f64",
+    };
+    let size = if overflows {
+        format!(
+            "net `{}` is too large to generate: its size (parameters plus every intermediate value) overflows",
+            net.name.text
+        )
     } else {
-        true
+        format!(
+            "net `{}` is too large to generate: its size is {total} scalars (parameters plus every intermediate value, {} as {ty}), above the limit of {max_size}",
+            net.name.text,
+            bytes(f64::from(bytes_each) * total as f64)
+        )
+    };
+    // The declaration with the most scalars: what to shrink, and where to point.
+    let mut largest: Option<(&String, &Decl, Sh)> = None;
+    for n in &scope.decls.order {
+        let Some((d, sh)) = scope.decls.by_name.get(n).and_then(|d| Some((d, d.shape?))) else {
+            continue;
+        };
+        if largest.is_none_or(|(_, _, most)| sh.exact_elems() > most.exact_elems()) {
+            largest = Some((n, d, sh));
+        }
+    }
+    let Some((name, decl, sh)) = largest else {
+        cx.error(&net.name.span, size);
+        return false;
+    };
+    let elems = sh.exact_elems();
+    let largest = format!(
+        "the largest declaration is `{name}` ({}), {sh}: {elems} scalars, {} as {ty}",
+        decl.describe(),
+        bytes(f64::from(bytes_each) * elems as f64)
+    );
+    let total_bytes = total.saturating_mul(u64::from(bytes_each));
+    let advice = if overflows || total_bytes > PRACTICAL_BYTES {
+        format!(
+            "No `max_size` makes a net of over {} practical; split it into smaller nets, or shrink `{name}`",
+            bytes(PRACTICAL_BYTES as f64)
+        )
+    } else {
+        let param_bytes = param_size.saturating_mul(u64::from(bytes_each));
+        let heap = if param_bytes > STACK_BYTES {
+            format!(
+                ", and build it on the heap with `chainrule::boxed_new(seed)`: its parameters ({}) are too large for a thread's stack",
+                bytes(param_bytes as f64)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "Shrink the net, or raise the limit with `#[chainrule(max_size = {})]` on the net{heap}",
+            round_up(total)
+        )
+    };
+    cx.error(&decl.span, format!("{size}; {largest}. {advice}"));
+    false
+}
+
+/// `n` rounded up to two significant digits: `8394753` → `8400000`, `153` → `160`.
+fn round_up(n: u64) -> u64 {
+    let mut unit = 1u64;
+    while n / unit >= 100 {
+        unit *= 10;
+    }
+    n.div_ceil(unit).saturating_mul(unit)
+}
+
+/// A number of bytes as it reads best: `256 bytes`, `16 MiB`, `74.5 GiB`, `1.4e39 bytes`.
+fn bytes(n: f64) -> String {
+    const UNITS: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    match UNITS.get(unit) {
+        Some(&"bytes") => format!("{v:.0} bytes"),
+        Some(u) if v < 100.0 => {
+            let digits = format!("{v:.1}");
+            format!("{} {u}", digits.strip_suffix(".0").unwrap_or(&digits))
+        }
+        Some(u) if v < 1024.0 => format!("{v:.0} {u}"),
+        // Past the largest unit, only the order of magnitude says anything.
+        _ => format!("{n:.1e} bytes"),
     }
 }
