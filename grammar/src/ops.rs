@@ -16,6 +16,7 @@
 //! name. Rows with `public: false` are helpers that only derivatives call (`step`,
 //! `sign`); their own derivative is zero almost everywhere.
 
+use std::f64::consts::FRAC_1_SQRT_2;
 use std::sync::OnceLock;
 
 use crate::ast::{self, ExprKind as AstKind};
@@ -54,6 +55,39 @@ const SLOPE: Param = Param {
     what: "slope",
     default: Some(0.01),
 };
+
+const ALPHA: Param = Param {
+    name: "alpha",
+    what: "alpha",
+    default: Some(1.0),
+};
+
+const MIN_VAL: Param = Param {
+    name: "min_val",
+    what: "lower bound",
+    default: Some(-1.0),
+};
+
+const MAX_VAL: Param = Param {
+    name: "max_val",
+    what: "upper bound",
+    default: Some(1.0),
+};
+
+/// `√(2/π)`, PyTorch's `M_SQRT2 * M_2_SQRTPI * 0.5`.
+const SQRT_2_OVER_PI: f64 = 0.7978845608028654;
+/// SELU's `λ` and `λα` (Klambauer et al. 2017, the constants PyTorch uses).
+const SELU_SCALE: f64 = 1.0507009873554805;
+const SELU_SCALE_ALPHA: f64 = 1.7580993408473766;
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// `min(max(x + 3, 0), 6) / 6`, as PyTorch's kernel computes it.
+fn hardsigmoid(x: f64) -> f64 {
+    (x + 3.0).clamp(0.0, 6.0) / 6.0
+}
 
 fn step(x: f64) -> f64 {
     if x > 0.0 { 1.0 } else { 0.0 }
@@ -136,7 +170,7 @@ pub static FUNCTIONS: &[Function] = &[
     Function {
         name: "softplus",
         params: &[],
-        value: |x, _| x.max(0.0) + (-x.abs()).exp().ln_1p(),
+        value: |x, _| softplus(x),
         derivative: "sigmoid(x)",
         notation: "softplus({x})",
         public: true,
@@ -147,6 +181,171 @@ pub static FUNCTIONS: &[Function] = &[
         value: |x, p| if x > 0.0 { x } else { x * p[0] },
         derivative: "leaky_step(x, a)",
         notation: "leaky_relu({x}, {a})",
+        public: true,
+    },
+    // The activations PyTorch and JAX users expect. Values and derivatives follow
+    // PyTorch's kernels (`aten/src/ATen/native/cpu/Activation.cpp`, `derivatives.yaml`),
+    // kinks included: the comparison each backward kernel uses is the `step` written here.
+    Function {
+        name: "gelu",
+        params: &[],
+        // x Φ(x), with Φ the standard normal CDF (PyTorch's approximate='none').
+        value: |x, _| x * 0.5 * (1.0 + libm::erf(x * FRAC_1_SQRT_2)),
+        // Φ(x) + x φ(x)
+        derivative: "0.5 * (1 + erf(0.7071067811865476 * x)) \
+                     + 0.3989422804014327 * x * exp(-0.5 * x ^ 2)",
+        notation: "gelu({x})",
+        public: true,
+    },
+    Function {
+        name: "gelu_tanh",
+        params: &[],
+        // PyTorch's approximate='tanh': ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+        value: |x, _| 0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))).tanh()),
+        // ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t = tanh(√(2/π)(x + 0.044715x³))
+        derivative: "0.5 * (1 + tanh(0.7978845608028654 * (x + 0.044715 * (x * x ^ 2)))) \
+                     + 0.5 * x * (1 - tanh(0.7978845608028654 * (x + 0.044715 * (x * x ^ 2))) ^ 2) \
+                     * 0.7978845608028654 * (1 + 0.134145 * x ^ 2)",
+        notation: "gelu_tanh({x})",
+        public: true,
+    },
+    Function {
+        name: "elu",
+        params: &[ALPHA],
+        value: |x, p| if x > 0.0 { x } else { p[0] * x.exp_m1() },
+        // 1 for x > 0, else α eˣ = y + α (PyTorch: α eˣ for x ≤ 0, so elu'(0) = α)
+        derivative: "step(x) + (1 - step(x)) * (y + alpha)",
+        notation: "elu({x}, {alpha})",
+        public: true,
+    },
+    Function {
+        name: "selu",
+        params: &[],
+        value: |x, _| {
+            if x > 0.0 {
+                SELU_SCALE * x
+            } else {
+                SELU_SCALE_ALPHA * x.exp_m1()
+            }
+        },
+        // λ for x > 0, else λα eˣ = y + λα (selu'(0) = λα, as PyTorch)
+        derivative: "1.0507009873554805 * step(x) + (1 - step(x)) * (y + 1.7580993408473766)",
+        notation: "selu({x})",
+        public: true,
+    },
+    Function {
+        name: "silu",
+        params: &[],
+        // x σ(x), which others call swish.
+        value: |x, _| x / (1.0 + (-x).exp()),
+        // y + σ(x)(1 − y), as in the swish paper
+        derivative: "y + sigmoid(x) * (1 - y)",
+        notation: "silu({x})",
+        public: true,
+    },
+    Function {
+        name: "mish",
+        params: &[],
+        value: |x, _| x * softplus(x).tanh(),
+        // tanh(softplus(x)) + x σ(x)(1 − tanh²(softplus(x)))
+        derivative: "tanh(softplus(x)) + x * sigmoid(x) * (1 - tanh(softplus(x)) ^ 2)",
+        notation: "mish({x})",
+        public: true,
+    },
+    Function {
+        name: "softsign",
+        params: &[],
+        value: |x, _| x / (x.abs() + 1.0),
+        derivative: "1 / (1 + abs(x)) ^ 2",
+        notation: "softsign({x})",
+        public: true,
+    },
+    Function {
+        name: "hardtanh",
+        params: &[MIN_VAL, MAX_VAL],
+        // clamp(x, min_val, max_val), NaN kept as the runtime keeps it
+        value: |x, p| if x.is_nan() { x } else { x.max(p[0]).min(p[1]) },
+        // 1 strictly inside, 0 at and beyond both ends (PyTorch's hardtanh_backward)
+        derivative: "step(x - min_val) * step(max_val - x)",
+        notation: "hardtanh({x}, {min_val}, {max_val})",
+        public: true,
+    },
+    Function {
+        name: "hardsigmoid",
+        params: &[],
+        value: |x, _| hardsigmoid(x),
+        // 1/6 strictly inside (−3, 3), 0 at and beyond ±3 (PyTorch's hardsigmoid_backward)
+        derivative: "step(x + 3) * step(3 - x) / 6",
+        notation: "hardsigmoid({x})",
+        public: true,
+    },
+    Function {
+        name: "hardswish",
+        params: &[],
+        value: |x, _| x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
+        // 0 for x ≤ −3, x/3 + ½ for −3 < x < 3, 1 for x ≥ 3 (PyTorch's hardswish_backward
+        // since pytorch/pytorch#148049; before it, −½ at −3 and 3/2 at 3)
+        derivative: "1 - step(3 - x) + step(x + 3) * step(3 - x) * (x / 3 + 0.5)",
+        notation: "hardswish({x})",
+        public: true,
+    },
+    Function {
+        name: "log1p",
+        params: &[],
+        value: |x, _| x.ln_1p(),
+        derivative: "1 / (1 + x)",
+        notation: "ln(1 + {x})",
+        public: true,
+    },
+    Function {
+        name: "expm1",
+        params: &[],
+        value: |x, _| x.exp_m1(),
+        derivative: "y + 1",
+        notation: "(exp({x}) − 1)",
+        public: true,
+    },
+    Function {
+        name: "tan",
+        params: &[],
+        value: |x, _| x.tan(),
+        derivative: "1 + y ^ 2",
+        notation: "tan({x})",
+        public: true,
+    },
+    Function {
+        name: "atan",
+        params: &[],
+        value: |x, _| x.atan(),
+        derivative: "1 / (1 + x ^ 2)",
+        notation: "atan({x})",
+        public: true,
+    },
+    Function {
+        name: "asinh",
+        params: &[],
+        value: |x, _| x.asinh(),
+        derivative: "1 / sqrt(x ^ 2 + 1)",
+        notation: "asinh({x})",
+        public: true,
+    },
+    Function {
+        name: "erf",
+        params: &[],
+        value: |x, _| libm::erf(x),
+        // (2/√π) e^(−x²)
+        derivative: "1.1283791670955126 * exp(-x ^ 2)",
+        notation: "erf({x})",
+        public: true,
+    },
+    Function {
+        name: "log_sigmoid",
+        params: &[],
+        // ln σ(x) = min(x, 0) − ln(1 + e^−|x|), exact for any x
+        value: |x, _| x.min(0.0) - (-x.abs()).exp().ln_1p(),
+        // 1 − σ(x) = σ(−x)
+        derivative: "sigmoid(-x)",
+        notation: "ln σ({x})",
         public: true,
     },
     // Helpers of derivatives.
