@@ -2,7 +2,9 @@
 //! form; an invalid one yields the expected messages at the expected tokens.
 
 use chainrule_grammar::check_str;
-use chainrule_grammar::model::{BinOp, Expr, ExprKind, Func, Init, Net, Sym};
+use chainrule_grammar::model::{
+    BinOp, Expr, ExprKind, Func, Init, Net, Scalar, Shape, StubApi, Sym,
+};
 
 /// The model as text: one line per declaration, expressions as s-expressions.
 fn render(net: &Net) -> String {
@@ -1121,4 +1123,113 @@ fn a_shared_fn_takes_doc_comments_only() {
     );
     let front = check_str(&format!("/// Squares nothing. \n fn f(a) = a; {net}"));
     assert!(front.errors.is_empty() && front.nets.len() == 1);
+}
+
+/// The stub API of the only net of `src`, which must fail.
+fn stub_api(src: &str) -> Option<StubApi> {
+    let front = check_str(src);
+    assert!(front.nets.is_empty() && !front.errors.is_empty(), "{src}");
+    assert_eq!(front.stubs.len(), 1, "{src}");
+    front.stubs.into_iter().next().and_then(|s| s.api)
+}
+
+#[test]
+fn a_stub_has_the_whole_api_when_its_shapes_are_known() {
+    // One unknown name in a `let` that the output does not depend on.
+    assert_eq!(
+        stub_api(
+            "net Bad {
+                 input x: [2]; target t: [1];
+                 param w: [1, 2] = xavier;
+                 let h = dense(x, 3, tanh);
+                 let u = w @ xx;
+                 let y = sigmoid(w @ x);
+                 output y;
+                 loss bce(y, t) + sum(h);
+             }"
+        ),
+        Some(StubApi {
+            scalar: Scalar::F32,
+            input: Shape::Vector(2),
+            target: Some(Shape::Vector(1)),
+            output: Shape::Vector(1),
+            params: vec![
+                ("w".to_string(), Shape::Matrix(1, 2)),
+                ("h_w".to_string(), Shape::Matrix(3, 2)),
+                ("h_b".to_string(), Shape::Vector(3)),
+            ],
+        })
+    );
+    // An unknown name in the loss, in f64, without a target.
+    assert_eq!(
+        stub_api(
+            "#[scalar(f64)] net Bad { input x: [2]; param w: [2, 2]; let y = w @ x; output y; loss sum(q); }"
+        ),
+        Some(StubApi {
+            scalar: Scalar::F64,
+            input: Shape::Vector(2),
+            target: None,
+            output: Shape::Vector(2),
+            params: vec![("w".to_string(), Shape::Matrix(2, 2))],
+        })
+    );
+    // A failed or refused shared `fn` fails a net that checks.
+    for shared in ["fn f(a) = a @ a;", "fn relu(a) = a;"] {
+        assert_eq!(
+            stub_api(&format!(
+                "{shared} net Ok {{ input x: [3]; param s: []; output x; loss sum(x) * s; }}"
+            )),
+            Some(StubApi {
+                scalar: Scalar::F32,
+                input: Shape::Vector(3),
+                target: None,
+                output: Shape::Vector(3),
+                params: vec![("s".to_string(), Shape::Scalar)],
+            })
+        );
+    }
+}
+
+#[test]
+fn a_stub_without_every_shape_has_no_api() {
+    let net = |body: &str| format!("net Bad {{ input x: [2]; param w: [1, 2]; {body} }}");
+    // The output's shape is unknown.
+    assert_eq!(
+        stub_api(&net("let y = sigmoid(w @ xx); output y; loss sum(y);")),
+        None
+    );
+    // A layer's weight: its input failed.
+    assert_eq!(
+        stub_api(&net(
+            "let h = dense(xx, 3); let y = w @ x; output y; loss sum(y) + sum(h);"
+        )),
+        None
+    );
+    // A parameter's declared shape.
+    assert_eq!(
+        stub_api(&net(
+            "param c: [0]; let y = w @ x; output y; loss sum(y) + sum(c);"
+        )),
+        None
+    );
+    // The scalar type, a target's shape, and a statement that did not parse.
+    assert_eq!(
+        stub_api("#[scalar(f16)] net Bad { input x: [2]; output x; loss sum(x); }"),
+        None
+    );
+    assert_eq!(
+        stub_api("net Bad { input x: [2]; target t: [2.5]; output x; loss sum(x); }"),
+        None
+    );
+    assert_eq!(
+        stub_api(&net("let y = w @ x +; output y; loss sum(y);")),
+        None
+    );
+    // A net too large to generate.
+    assert_eq!(
+        stub_api(
+            "net Bad { input x: [4096]; param w: [4096, 4096]; let y = w @ x; output y; loss sum(y); }"
+        ),
+        None
+    );
 }

@@ -135,6 +135,8 @@ pub(super) fn vis(net: &ast::Net, src: &Source) -> TokenStream {
 /// What `#[scalar]` and `#[chainrule]` set.
 pub(super) struct Settings {
     pub(super) scalar: Scalar,
+    /// Whether `scalar` is what the user meant: no unknown or repeated `#[scalar]`.
+    pub(super) scalar_known: bool,
     pub(super) unroll: usize,
     pub(super) max_size: u64,
 }
@@ -146,6 +148,7 @@ pub(super) const SETTINGS: &[&str] = &["max_size", "unroll"];
 pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
     let mut out = Settings {
         scalar: Scalar::F32,
+        scalar_known: true,
         unroll: model::DEFAULT_UNROLL,
         max_size: model::DEFAULT_MAX_SIZE,
     };
@@ -156,15 +159,19 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
             AttrKind::Scalar(ty) => {
                 if seen_scalar {
                     cx.error(&a.span, "`#[scalar(..)]` is given twice");
+                    out.scalar_known = false;
                 }
                 seen_scalar = true;
                 match ty.text.as_str() {
                     "f32" => out.scalar = Scalar::F32,
                     "f64" => out.scalar = Scalar::F64,
-                    other => cx.error(
-                        &ty.span,
-                        format!("unknown scalar type `{other}`; use `#[scalar(f32)]` or `#[scalar(f64)]`"),
-                    ),
+                    other => {
+                        cx.error(
+                            &ty.span,
+                            format!("unknown scalar type `{other}`; use `#[scalar(f32)]` or `#[scalar(f64)]`"),
+                        );
+                        out.scalar_known = false;
+                    }
                 }
             }
             AttrKind::Chainrule(list) => {

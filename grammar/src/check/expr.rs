@@ -626,8 +626,9 @@ pub(super) struct Checked {
     pub(super) lets: Vec<Option<model::Let>>,
     /// The symbols each `let` uses, by [`Sym::Let`] index.
     pub(super) let_uses: BTreeMap<usize, BTreeSet<Sym>>,
-    /// What `output` names.
+    /// What `output` names, and its shape if known.
     pub(super) output: Option<Sym>,
+    pub(super) output_shape: Option<Sh>,
     /// The loss, if it is a scalar.
     pub(super) loss: Option<model::Expr>,
     /// The symbols the loss uses.
@@ -706,7 +707,10 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
     let at = |pos: Option<usize>| pos.and_then(|p| stmts.get(p)).map(|s| &s.kind);
     if let Some(Kind::Output(name)) = at(scope.output) {
         match ec.decls.by_name.get(&name.text) {
-            Some(d) => out.output = d.sym,
+            Some(d) => {
+                out.output = d.sym;
+                out.output_shape = d.sym.and(d.shape);
+            }
             None => {
                 // Rejects: `output yy;` when only `y` exists.
                 ec.unresolved = true;

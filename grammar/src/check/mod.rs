@@ -18,7 +18,7 @@
 //! | [`expr::type_check`] | `let`s in order, then `output` and `loss`: every shape |
 //! | [`lints::unused_params`] | parameters that cannot reach the loss |
 //! | [`size::within_limit`] | the size limit |
-//! | [`build`] | the model of a net without errors |
+//! | [`build`], [`stub_api`] | the model of a net without errors, or its stub's API |
 
 mod attrs;
 mod dense;
@@ -67,8 +67,8 @@ pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec
             );
         }
         match check_net(cx, src, &shared, net) {
-            Some(n) if shared_ok && cx.count() == errors_before => nets.push(n),
-            _ => {
+            Ok(n) if shared_ok && cx.count() == errors_before => nets.push(n),
+            checked => {
                 // The stub keeps uses of the net type-checking; a duplicate or keyword
                 // name would make the stub itself an error.
                 if unique
@@ -79,7 +79,10 @@ pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec
                         attrs: attrs::passthrough_attrs(&net.attrs, src),
                         vis: attrs::vis(net, src),
                         name,
-                        api: None,
+                        api: match checked {
+                            Ok(n) => api_of(&n),
+                            Err(api) => api,
+                        },
                     });
                 }
             }
@@ -95,8 +98,14 @@ pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec
     (nets, stubs)
 }
 
-/// Runs the passes over one net; its model if none reported an error.
-fn check_net(cx: &Ctxt, src: &Source, shared: &[FnEntry], net: &ast::Net) -> Option<model::Net> {
+/// Runs the passes over one net: its model if none reported an error, else the API its
+/// stub can have, if known.
+fn check_net(
+    cx: &Ctxt,
+    src: &Source,
+    shared: &[FnEntry],
+    net: &ast::Net,
+) -> Result<model::Net, Option<model::StubApi>> {
     let before = cx.count();
     scope::check_not_keyword(cx, &net.name);
     let settings = attrs::settings(cx, &net.attrs);
@@ -111,18 +120,73 @@ fn check_net(cx: &Ctxt, src: &Source, shared: &[FnEntry], net: &ast::Net) -> Opt
     let checked = expr::type_check(cx, &fns, &stmts, &mut scope);
     let complete = cx.count() == before_values && !checked.incomplete;
     lints::unused_params(cx, &scope, &checked, complete);
-    size::within_limit(
-        cx,
-        net,
-        settings.scalar,
-        settings.max_size,
-        &scope,
-        checked.size,
-    );
-    if cx.count() > before {
+    let small = size::within_limit(cx, net, &settings, &scope, checked.size);
+    // A failed `fn` fails every net that sees it, even one that does not call it.
+    if cx.count() > before || fns.iter().any(|f| f.def.is_none()) {
+        // A stub of a net too large to generate would hold the very arrays it refused.
+        return Err(stub_api(&settings, &stmts, &scope, &checked).filter(|_| small));
+    }
+    build(src, net, &settings, fns, scope, checked).ok_or(None)
+}
+
+/// The API of a net that checked but fails with its invocation (a shared `fn` was
+/// refused).
+fn api_of(net: &model::Net) -> Option<model::StubApi> {
+    let output = match net.output {
+        model::Sym::Input => Some(net.input.shape),
+        model::Sym::Target => net.target.as_ref().map(|t| t.shape),
+        model::Sym::Param(i) => net.params.get(i).map(|p| p.shape),
+        model::Sym::Let(l) => net.lets.get(l).map(|l| l.value.shape),
+    };
+    Some(model::StubApi {
+        scalar: net.scalar,
+        input: net.input.shape,
+        target: net.target.as_ref().map(|t| t.shape),
+        output: output?,
+        params: (net.params.iter())
+            .map(|p| (p.name.clone(), p.shape))
+            .collect(),
+    })
+}
+
+/// The types of a failed net's API, when the front end knows them all: the scalar type,
+/// the input's and target's declared shapes, the output's shape, and every parameter's
+/// (a layer's from its input and size). A statement that did not parse may have
+/// swallowed others, so it leaves the API unknown.
+fn stub_api(
+    settings: &Settings,
+    stmts: &[dense::Stmt],
+    scope: &Scope,
+    checked: &Checked,
+) -> Option<model::StubApi> {
+    if !settings.scalar_known || scope.broken {
         return None;
     }
-    build(src, net, &settings, fns, scope, checked)
+    let decls = &scope.decls;
+    let var = |name: &Option<String>| decls.shape(name.as_deref()?).map(|sh| sh.model());
+    let target = match scope.targets {
+        0 => None,
+        _ => Some(var(&scope.target)?),
+    };
+    // Every `param` statement, a layer's included, must have given a shaped parameter.
+    let params = (stmts.iter().enumerate())
+        .filter_map(|(pos, s)| match &s.kind {
+            dense::Kind::Param { name, .. } => Some((pos, name)),
+            _ => None,
+        })
+        .map(|(pos, name)| {
+            let d = decls.by_name.get(&name.text).filter(|d| d.pos == pos)?;
+            d.sym?;
+            Some((name.text.clone(), d.shape?.model()))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(model::StubApi {
+        scalar: settings.scalar,
+        input: var(&scope.input)?,
+        target,
+        output: checked.output_shape?.model(),
+        params,
+    })
 }
 
 /// The model of a net whose passes reported nothing: each parameter with its shape,

@@ -188,9 +188,11 @@ pub(super) struct Scope {
     pub(super) params: Vec<ParamDecl>,
     /// How many `let`s have a symbol.
     pub(super) lets: usize,
-    /// The names of the first `input` and `target`, if they were declared.
+    /// The names of the first `input` and `target`, if they were declared with a shape.
     pub(super) input: Option<String>,
     pub(super) target: Option<String>,
+    /// How many `target` statements there are, broken ones included.
+    pub(super) targets: usize,
     /// The positions of the `output` and the `loss` to type: the first of each.
     pub(super) output: Option<usize>,
     pub(super) loss: Option<usize>,
@@ -240,7 +242,7 @@ impl Scope {
 /// declared shapes; and the statement counts the generated API needs.
 pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -> Scope {
     let mut scope = Scope::default();
-    let (mut inputs, mut targets, mut outputs) = (0usize, 0usize, 0usize);
+    let (mut inputs, mut outputs) = (0usize, 0usize);
     for (pos, stmt) in stmts.iter().enumerate() {
         let at = stmt.at;
         match &stmt.kind {
@@ -249,7 +251,7 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                 let (count, kind, sym, what) = if is_input {
                     (&mut inputs, DeclKind::Input, Sym::Input, "input")
                 } else {
-                    (&mut targets, DeclKind::Target, Sym::Target, "target")
+                    (&mut scope.targets, DeclKind::Target, Sym::Target, "target")
                 };
                 *count += 1;
                 let first = *count == 1;
@@ -376,7 +378,7 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                         DeclKind::Input
                     }
                     Some("target") => {
-                        targets += 1;
+                        scope.targets += 1;
                         DeclKind::Target
                     }
                     Some("output") => {

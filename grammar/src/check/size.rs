@@ -16,6 +16,7 @@ use crate::ast;
 use crate::diag::Ctxt;
 use crate::model::Scalar;
 
+use super::attrs::Settings;
 use super::expr::Sh;
 use super::scope::{Decl, Scope};
 
@@ -26,16 +27,16 @@ pub(super) const PRACTICAL_BYTES: u64 = 256 << 20;
 /// for a test thread, where a debug build copies on every move).
 pub(super) const STACK_BYTES: u64 = 1 << 20;
 
-/// Whether the net is within `max_size` scalars, its size being its parameters plus every
+/// Whether the net is within its `max_size` in scalars, its size being its parameters plus every
 /// intermediate value (`expr_size`). Rejects: `param w: [4096, 4096];` by default.
 pub(super) fn within_limit(
     cx: &Ctxt,
     net: &ast::Net,
-    scalar: Scalar,
-    max_size: u64,
+    settings: &Settings,
     scope: &Scope,
     expr_size: u64,
 ) -> bool {
+    let (scalar, max_size) = (settings.scalar, settings.max_size);
     let param_size = scope
         .params
         .iter()
