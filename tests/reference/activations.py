@@ -81,6 +81,27 @@ FUNCTIONS = [
 ]
 
 
+# The functions the table had before issue 8, for the constant-folding check: the folder
+# (each row's `value`) and the derivative rows against JAX.
+FOLDED = [
+    ("exp", jnp.exp, (), (-math.inf, 80.0)),
+    ("ln", jnp.log, (), (0.0, math.inf)),
+    ("sqrt", jnp.sqrt, (), (0.0, math.inf)),
+    ("abs", jnp.abs, (), None),
+    ("sin", jnp.sin, (), None),
+    ("cos", jnp.cos, (), None),
+    ("tanh", jnp.tanh, (), None),
+    ("sigmoid", jax.nn.sigmoid, (), None),
+    ("relu", jax.nn.relu, (), None),
+    ("softplus", jax.nn.softplus, (), None),
+    ("leaky_relu", lambda x: jax.nn.leaky_relu(x, 0.01), (0.01,), None),
+    ("leaky_relu_fifth", lambda x: jax.nn.leaky_relu(x, 0.2), (0.2,), None),
+]
+
+# Constants whose table row has another name.
+ROWS = {"elu_half": "elu", "hardtanh_wide": "hardtanh", "leaky_relu_fifth": "leaky_relu"}
+
+
 def torch_at_kink(name, x, params):
     """PyTorch's derivative at a kink, transcribed from its backward kernels
     (aten/src/ATen/native/cpu/Activation.cpp; CUDA and torch/_decomp agree), or None
@@ -91,6 +112,7 @@ def torch_at_kink(name, x, params):
     - hardswish_backward: 0 where x <= -3, x/3 + 1/2 where x < 3, else 1 (since
       pytorch/pytorch#148049; before it -1/2 at -3 and 3/2 at 3).
     - elu_backward (elu, selu): alpha * scale * exp(x) where x <= 0, so alpha * scale at 0.
+    - leaky_relu_backward: the slope where x <= 0; relu and abs: 0 at 0.
     """
     if name.startswith("hardtanh") and x in params:
         return 0.0
@@ -102,6 +124,10 @@ def torch_at_kink(name, x, params):
         return params[0]
     if name == "selu" and x == 0.0:
         return SELU_ALPHA * SELU_SCALE
+    if name.startswith("leaky_relu") and x == 0.0:
+        return params[0]
+    if name in ("relu", "abs") and x == 0.0:
+        return 0.0
     return None
 
 
@@ -163,8 +189,11 @@ NETS = [
 out("// Written by tests/reference/activations.py with JAX " + jax.__version__ + "; do not edit.")
 out("#![allow(clippy::approx_constant, clippy::excessive_precision, clippy::unreadable_literal)]")
 out("use super::{Activation, NetReference};")
+out("/// Every reference with its table row and parameters, for the folding check.")
+table = ", ".join(f'("{ROWS.get(n, n)}", &[{rust_floats(p)}], &{n.upper()})' for n, _, p, _ in FUNCTIONS + FOLDED)
+out(f"pub static TABLE: &[(&str, &[f64], &Activation)] = &[{table}];")
 out(f"/// The number of points of every activation.\npub const N: usize = {N};")
-for name, f, params, domain in FUNCTIONS:
+for name, f, params, domain in FUNCTIONS + FOLDED:
     pts = COMMON if domain is None else points_in(*domain)
     assert len(pts) == N
     xs = jnp.array(pts)
