@@ -17,7 +17,7 @@ use super::literals::{integer, number};
 use super::scope::{Scope, closest, did_you_mean};
 
 /// The initialisers, for messages.
-pub(super) const INITS: &[&str] = &[
+const INITS: &[&str] = &[
     "zeros", "ones", "constant", "uniform", "normal", "xavier", "he",
 ];
 
@@ -141,7 +141,7 @@ pub(super) struct Settings {
     pub(super) max_size: u64,
 }
 
-pub(super) const SETTINGS: &[&str] = &["max_size", "unroll"];
+const SETTINGS: &[&str] = &["max_size", "unroll"];
 
 /// Reads `#[scalar(..)]` and `#[chainrule(..)]`. Rejects: `#[scalar(f16)]`, a second
 /// `#[scalar]`, `#[chainrule(unrol = 8)]`, `#[chainrule(unroll = 99999999)]`.

@@ -151,7 +151,7 @@ impl<'a> ExprChecker<'a> {
         }
     }
 
-    pub(super) fn in_fn(&self) -> bool {
+    fn in_fn(&self) -> bool {
         matches!(self.mode, Mode::Fn { .. })
     }
 
@@ -172,7 +172,7 @@ impl<'a> ExprChecker<'a> {
         }
     }
 
-    pub(super) fn binary(
+    fn binary(
         &mut self,
         e: &ast::Expr,
         op: ast::BinOp,
@@ -249,7 +249,7 @@ impl<'a> ExprChecker<'a> {
     /// `[m, n] @ [n]`, `[n] @ [n, m]`, `[m, n] @ [n, k]`.
     /// Rejects: `w1 @ x` with `w1: [2, 3]`, `x: [2]`; `s @ x` with a scalar `s`;
     /// `u @ v` of two vectors (that is `dot(u, v)`).
-    pub(super) fn matmul_shape(
+    fn matmul_shape(
         &self,
         e: &ast::Expr,
         a: &ast::Expr,
@@ -306,7 +306,7 @@ impl<'a> ExprChecker<'a> {
 
     /// Records on which side of `@` a parameter matrix is first used, which decides its
     /// fans ([`super::attrs::fans`]).
-    pub(super) fn note_fans(&mut self, a: &model::Expr, b: &model::Expr) {
+    fn note_fans(&mut self, a: &model::Expr, b: &model::Expr) {
         for (e, side) in [(a, Side::Left), (b, Side::Right)] {
             if let (ExprKind::Sym(Sym::Param(p)), model::Shape::Matrix(..)) = (&e.kind, e.shape) {
                 self.fans.entry(*p).or_insert(side);
@@ -316,7 +316,7 @@ impl<'a> ExprChecker<'a> {
 
     /// `v[i]` or `m[i, j]`. Rejects: `v[3]` with `v: [3]`, `m[0]` with `m: [2, 2]`, `s[0]`
     /// with a scalar `s`.
-    pub(super) fn index(&mut self, a: &ast::Expr, idx: &[ast::Number]) -> Option<Typed> {
+    fn index(&mut self, a: &ast::Expr, idx: &[ast::Number]) -> Option<Typed> {
         let t = self.expr(a)?;
         let dims: Vec<u64> = match t.sh {
             Sh::S => {
@@ -363,12 +363,7 @@ impl<'a> ExprChecker<'a> {
         Some(self.node(ExprKind::Index(Box::new(t.e), out), Sh::S))
     }
 
-    pub(super) fn call(
-        &mut self,
-        e: &ast::Expr,
-        name: &ast::Name,
-        args: &[ast::Expr],
-    ) -> Option<Typed> {
+    fn call(&mut self, e: &ast::Expr, name: &ast::Name, args: &[ast::Expr]) -> Option<Typed> {
         let f = name.text.as_str();
         if let Some(b) = builtin(f) {
             return self.builtin_call(e, name, b, args);
@@ -406,13 +401,7 @@ impl<'a> ExprChecker<'a> {
 
     /// Checks the argument count; on a mismatch, reports it and still checks the
     /// arguments for their own errors. Rejects: `sigmoid(a, b)`, `mse(y)`.
-    pub(super) fn arity(
-        &mut self,
-        e: &ast::Expr,
-        f: &str,
-        args: &[ast::Expr],
-        allowed: &[usize],
-    ) -> bool {
+    fn arity(&mut self, e: &ast::Expr, f: &str, args: &[ast::Expr], allowed: &[usize]) -> bool {
         let Some(message) = arity_message(f, args.len(), allowed) else {
             return true;
         };
@@ -421,7 +410,7 @@ impl<'a> ExprChecker<'a> {
         false
     }
 
-    pub(super) fn builtin_call(
+    fn builtin_call(
         &mut self,
         e: &ast::Expr,
         name: &ast::Name,
@@ -526,7 +515,7 @@ impl<'a> ExprChecker<'a> {
 
     /// An elementwise function (built-in or user): arguments of one shape, scalars
     /// broadcast. Rejects: `max(a, b)` with `a: [2]`, `b: [3]`.
-    pub(super) fn elementwise(
+    fn elementwise(
         &mut self,
         e: &ast::Expr,
         name: &ast::Name,
@@ -570,12 +559,7 @@ impl<'a> ExprChecker<'a> {
 
     /// A function of the table: its operand, then its parameters, which are folded into
     /// the function and so must be numbers. Rejects: `leaky_relu(x, a)` with a name `a`.
-    pub(super) fn table_call(
-        &mut self,
-        e: &ast::Expr,
-        id: ops::FnId,
-        args: &[ast::Expr],
-    ) -> Option<Typed> {
+    fn table_call(&mut self, e: &ast::Expr, id: ops::FnId, args: &[ast::Expr]) -> Option<Typed> {
         let func = id.function();
         let required = 1 + func.params.iter().filter(|p| p.default.is_none()).count();
         let counts: Vec<usize> = (required..=1 + func.params.len()).collect();

@@ -36,7 +36,7 @@ pub(super) enum Builtin {
     Dense,
 }
 
-pub(super) const BUILTINS: &[(&str, Builtin)] = &[
+const BUILTINS: &[(&str, Builtin)] = &[
     ("max", Builtin::Elem(Func::Max, 2)),
     ("min", Builtin::Elem(Func::Min, 2)),
     ("sum", Builtin::Reduce(Func::Sum)),
@@ -64,7 +64,7 @@ pub(super) fn builtin(name: &str) -> Option<Builtin> {
 }
 
 /// Every built-in name users may call, for "did you mean" hints.
-pub(super) fn builtin_names<'a>() -> impl Iterator<Item = &'a str> {
+fn builtin_names<'a>() -> impl Iterator<Item = &'a str> {
     ops::public_names()
         .chain(BUILTINS.iter().map(|(n, _)| *n))
         .map(|n| -> &'a str { n })
@@ -84,7 +84,7 @@ pub(super) fn unknown_function(f: &str, fns: &[FnEntry], instead: Option<String>
 }
 
 /// Names from other libraries that users reach for, and what this language calls them.
-pub(super) fn alias(name: &str) -> Option<&'static str> {
+fn alias(name: &str) -> Option<&'static str> {
     Some(match name {
         "log" | "log_e" => "did you mean `ln`?",
         "matmul" | "mm" | "mv" | "matvec" | "gemm" | "gemv" => "use the `@` operator: `w @ x`",

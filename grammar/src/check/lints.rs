@@ -35,7 +35,7 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
         if reached.contains(&Sym::Param(i)) {
             continue;
         }
-        match &p.layer {
+        match &pd.dense_let {
             Some(l) => {
                 // A layer whose `let` failed (reported) says nothing about its
                 // parameters.

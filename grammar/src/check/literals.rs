@@ -6,9 +6,7 @@ use crate::diag::Ctxt;
 
 use super::expr::Sh;
 
-// ---------------------------------------------------------------------------- numbers
-
-pub(super) const INT_SUFFIXES: &[(&str, u128)] = &[
+const INT_SUFFIXES: &[(&str, u128)] = &[
     ("u8", u8::MAX as u128),
     ("u16", u16::MAX as u128),
     ("u32", u32::MAX as u128),

@@ -1,4 +1,4 @@
-//! AST → checked model ([`crate::model`]), as a list of passes.
+//! AST → checked model (`crate::model`), as a list of passes.
 //!
 //! Every rule of the language is checked here, each with a comment saying why it exists and
 //! an example it rejects. Errors go to the shared [`Ctxt`] and checking carries on; an
@@ -9,16 +9,16 @@
 //!
 //! | pass | what it does |
 //! | --- | --- |
-//! | [`fns::shared`] | the invocation's shared `fn`s and their attributes, once for every net |
-//! | [`attrs::settings`], [`attrs::doc_comments_only`] | a net's attributes, its statements' |
-//! | [`fns::with_local`] | the `fn`s the net sees, its own checked |
-//! | [`dense::desugar`] | `dense` layers into plain `param`s and `let`s |
-//! | [`scope::declare`] | every name declared, declared shapes, statement counts |
-//! | [`attrs::inits`] | parameters' initialisers |
-//! | [`expr::type_check`] | `let`s in order, then `output` and `loss`: every shape |
-//! | [`lints::unused_params`] | parameters that cannot reach the loss |
-//! | [`size::within_limit`] | the size limit |
-//! | [`build`], [`stub_api`] | the model of a net without errors, or its stub's API |
+//! | `fns::shared` | the invocation's shared `fn`s and their attributes, once for every net |
+//! | `attrs::settings`, `attrs::doc_comments_only` | a net's attributes, its statements' |
+//! | `fns::with_local` | the `fn`s the net sees, its own checked |
+//! | `dense::desugar` | `dense` layers into plain `param`s and `let`s |
+//! | `scope::declare` | every name declared, declared shapes, statement counts |
+//! | `attrs::inits` | parameters' initialisers |
+//! | `expr::type_check` | `let`s in order, then `output` and `loss`: every shape |
+//! | `lints::unused_params` | parameters that cannot reach the loss |
+//! | `size::within_limit` | the size limit |
+//! | `build`, `stub_api` | the model of a net without errors, or its stub's API |
 
 mod attrs;
 mod dense;

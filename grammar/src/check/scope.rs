@@ -19,7 +19,7 @@ use super::literals::shape;
 // ---------------------------------------------------------------------------- names
 
 /// Rust's strict and reserved keywords (2024 edition), plus `_`.
-pub(super) const RUST_KEYWORDS: &[&str] = &[
+const RUST_KEYWORDS: &[&str] = &[
     "_", "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
     "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
     "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
@@ -138,7 +138,7 @@ impl Decl {
         }
     }
 
-    pub(super) fn keyword(&self) -> &'static str {
+    fn keyword(&self) -> &'static str {
         match self.kind {
             DeclKind::Input => "input",
             DeclKind::Target => "target",
@@ -168,16 +168,14 @@ impl Decls {
     }
 }
 
-/// A parameter as declared: the model's fields but its shape and place (in [`Decls`])
-/// and its fans.
+/// A parameter as declared: the model's fields but its shape, place and layer (in
+/// [`Decls`]) and its fans.
 pub(super) struct ParamDecl {
     pub(super) name: String,
     /// Set by the initialiser pass; `None` if it failed.
     pub(super) init: Option<Init>,
     /// `#[doc = ...]` attributes written on the declaration.
     pub(super) docs: Vec<TokenStream>,
-    /// The `let` whose `dense` declared it, if any.
-    pub(super) layer: Option<String>,
 }
 
 /// A net's declarations and what its statements count.
@@ -277,19 +275,16 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                 }
                 let decl = Decl {
                     sym: first.then_some(sym),
+                    shape: sh,
                     ..Decl::new(kind, name, at, pos)
                 };
-                let declared = scope.declare(cx, name, decl);
-                if declared && sh.is_some() {
+                if scope.declare(cx, name, decl) && sh.is_some() {
                     let slot = if is_input {
                         &mut scope.input
                     } else {
                         &mut scope.target
                     };
                     *slot = Some(name.text.clone());
-                }
-                if let Some(d) = scope.decls.owned_mut(&name.text, pos) {
-                    d.shape = sh;
                 }
             }
             Kind::Param {
@@ -313,13 +308,11 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                 };
                 let decl = Decl {
                     sym: Some(Sym::Param(index)),
+                    shape: sh,
                     dense_let: layer.map(|l| l.text.clone()),
                     ..Decl::new(kind, name, at, pos)
                 };
                 if scope.declare(cx, name, decl) {
-                    if let Some(d) = scope.decls.owned_mut(&name.text, pos) {
-                        d.shape = sh;
-                    }
                     scope.params.push(ParamDecl {
                         name: name.text.clone(),
                         init: None,
@@ -328,7 +321,6 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                             .filter(|a| matches!(a.kind, AttrKind::Doc))
                             .map(|a| src.tokens_in(&a.span))
                             .collect(),
-                        layer: layer.map(|l| l.text.clone()),
                     });
                 }
             }
@@ -478,7 +470,7 @@ impl ExprChecker<'_> {
 
     /// Rejects names the net does not declare, suggesting a close one.
     /// Rejects: `let h = sigmoid(w1 @ xx);` (no `xx`), `let y = relu;` (a function).
-    pub(super) fn unknown_name(&self, n: &str, span: &Span) {
+    fn unknown_name(&self, n: &str, span: &Span) {
         let msg = if builtin(n).is_some() || self.fns.iter().any(|f| f.name == n) {
             format!("`{n}` is a function, not a value; call it, like `{n}(x)`")
         } else {
@@ -499,7 +491,7 @@ impl ExprChecker<'_> {
 
     /// A `fn` works on the scalars it is given, so its body may only name its parameters.
     /// Rejects: `fn f(z) = z * w;` where `w` is a parameter of a net.
-    pub(super) fn fn_param(
+    fn fn_param(
         &mut self,
         n: &str,
         span: &Span,

@@ -21,11 +21,11 @@ use super::expr::Sh;
 use super::scope::{Decl, Scope};
 
 /// The largest net worth generating, in bytes: beyond it, no `max_size` helps.
-pub(super) const PRACTICAL_BYTES: u64 = 256 << 20;
+const PRACTICAL_BYTES: u64 = 256 << 20;
 
 /// Parameters above this many bytes are too large to move around a thread's stack (2 MiB
 /// for a test thread, where a debug build copies on every move).
-pub(super) const STACK_BYTES: u64 = 1 << 20;
+const STACK_BYTES: u64 = 1 << 20;
 
 /// Whether the net is within its `max_size` in scalars, its size being its parameters plus every
 /// intermediate value (`expr_size`). Rejects: `param w: [4096, 4096];` by default.
