@@ -1233,3 +1233,95 @@ fn a_stub_without_every_shape_has_no_api() {
         None
     );
 }
+
+/// Issue 9, defect 2: `forward(&self, x)` has no target, so an output that depends on it,
+/// directly, through `let`s, a `fn`'s argument or a layer's input, is refused at the use
+/// of the target.
+#[test]
+fn the_output_cannot_depend_on_the_target() {
+    let advice = "but `forward(&self, x)` has no target; compute the output from the input and the parameters only, and compare it with the target in the `loss` (like `loss mse(y, t);`)";
+    bad(
+        &n("output t; loss mse(z, t);"),
+        &[(&format!("`output t` names the target, {advice}"), "t")],
+    );
+    let depends = format!("the output `y` depends on the target here, {advice}");
+    bad(
+        &n("let y = z + t; output y; loss mse(y, t);"),
+        &[(&depends, "t")],
+    );
+    bad(
+        &n("let a = t * 2; let y = z + a; output y; loss mse(y, t);"),
+        &[(&depends, "t")],
+    );
+    bad(
+        &format!(
+            "fn f(a, b) = a * b; {}",
+            n("let y = f(z, t); output y; loss mse(y, t);")
+        ),
+        &[(&depends, "t")],
+    );
+    bad(
+        "net N { input x: [2]; target t: [2]; let y = dense(t, 2); output y; loss mse(y, t); }",
+        &[(&depends, "t")],
+    );
+    // The loss may use the target, and a `let` the output does not need may too.
+    ok_no_errors(&n("let d = z - t; output z; loss sum(d * d);"));
+}
+
+#[track_caller]
+fn ok_no_errors(src: &str) {
+    let front = check_str(src);
+    let errors: Vec<String> = front.errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty() && front.nets.len() == 1,
+        "{src}: {errors:?}"
+    );
+}
+
+/// Issue 9, defect 3: `softmax_cross_entropy` normalises over one axis, like `softmax`.
+#[test]
+fn softmax_cross_entropy_takes_vectors() {
+    let msg = |x: &str, sh: &str| {
+        format!(
+            "`softmax_cross_entropy` takes a vector of logits (softmax normalises over one axis), but `{x}` is {sh}; pass a vector like `z: [3]` and a target of the same shape"
+        )
+    };
+    bad(
+        "net N { input x: [2]; target t: []; param w: [2]; let s = sum(w * x); output s; loss softmax_cross_entropy(s, t); }",
+        &[(&msg("s", "[]"), "s")],
+    );
+    bad(
+        "net N { input x: [2, 3]; target t: [2, 3]; param w: [2, 3]; let m = w * x; output m; loss softmax_cross_entropy(m, t); }",
+        &[(&msg("m", "[2, 3]"), "m")],
+    );
+    // `cross_entropy` is a plain sum over any shape; `softmax` and `log_softmax` already
+    // take vectors only.
+    ok_no_errors(
+        "net N { input x: [2, 3]; target t: [2, 3]; param w: [2, 3]; let m = sigmoid(w * x); output m; loss cross_entropy(m, t) + cross_entropy(sum(m), 1); }",
+    );
+    bad(
+        "net N { input x: [2]; target t: [2, 2]; param w: [2, 2]; let m = w * t; output x; loss cross_entropy(softmax(w), t) + sum(m); }",
+        &[(
+            "`softmax` takes a vector, but `w` is [2, 2]",
+            "softmax ( w )",
+        )],
+    );
+}
+
+/// Issue 9, defect 11: a `let` that cannot be declared (its name is taken) still uses
+/// what it names, so its parameters are not reported as unused, and its uses of the name
+/// it failed to take are not reported as the target's.
+#[test]
+fn a_taken_let_name_is_one_error() {
+    bad(
+        "net N { input x: [2]; target t: [1]; param ww: [1, 2]; let t = ww @ x; output t; loss mse(t, t); }",
+        &[(
+            "`t` is already defined (as the target above); names must be unique within a net",
+            "t",
+        )],
+    );
+    bad(
+        "net N { input x: [2]; target t: [1]; param ww: [1, 2]; let t = ww @ x; let y = t * 2; output y; loss mse(y, t); }",
+        &[("`t` is already defined (as the target above)", "t")],
+    );
+}

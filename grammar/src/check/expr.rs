@@ -111,6 +111,9 @@ pub(super) struct ExprChecker<'a> {
     pub(super) size: u64,
     /// Symbols used since the last statement took them, for "cannot reach the loss".
     pub(super) uses: BTreeSet<Sym>,
+    /// The first use of the target since the last statement took it, for "the output
+    /// depends on the target".
+    pub(super) target_use: Option<Span>,
     /// How each parameter matrix is first used in `@`, for its fans.
     pub(super) fans: BTreeMap<usize, Side>,
     /// Whether a name could not be resolved (reachability would then be a guess).
@@ -133,6 +136,7 @@ impl<'a> ExprChecker<'a> {
             mode,
             size: 0,
             uses: BTreeSet::new(),
+            target_use: None,
             fans: BTreeMap::new(),
             unresolved: false,
             calls: Vec::new(),
@@ -456,6 +460,22 @@ impl<'a> ExprChecker<'a> {
                 let (x, y) = (args.first()?, args.get(1)?);
                 let (tx, ty) = (self.expr(x), self.expr(y));
                 let (tx, ty) = (tx?, ty?);
+                // `softmax_cross_entropy` normalises its logits over one axis, like
+                // `softmax`: a scalar's softmax is always 1, a matrix's ambiguous.
+                // Rejects: `softmax_cross_entropy(s, t)` with `s: []` or `s: [2, 3]`.
+                if matches!(b, Builtin::Loss(Func::SoftmaxCrossEntropy))
+                    && !matches!(tx.sh, Sh::V(_))
+                {
+                    self.cx.error(
+                        &x.span,
+                        format!(
+                            "`{f}` takes a vector of logits (softmax normalises over one axis), but {} is {}; pass a vector like `z: [3]` and a target of the same shape",
+                            show(x),
+                            tx.sh
+                        ),
+                    );
+                    return None;
+                }
                 // Both sides pair element by element. Rejects: `mse(y, t)` with `y: [2]`,
                 // `t: [3]`.
                 if tx.sh != ty.sh {
@@ -610,6 +630,15 @@ pub(super) struct Checked {
     pub(super) lets: Vec<Option<model::Let>>,
     /// The symbols each `let` uses, by [`Sym::Let`] index.
     pub(super) let_uses: BTreeMap<usize, BTreeSet<Sym>>,
+    /// Where each `let` that names the target first does so, by [`Sym::Let`] index.
+    pub(super) let_target_uses: BTreeMap<usize, Span>,
+    /// The symbols used by `let`s that could not be declared (a taken or keyword name,
+    /// reported): their parameters are used, whatever became of the `let`.
+    pub(super) orphan_uses: BTreeSet<Sym>,
+    /// The names of those `let`s.
+    pub(super) orphan_names: BTreeSet<String>,
+    /// The name `output` names, where it is written.
+    pub(super) output_name: Option<ast::Name>,
     /// What `output` names, and its shape if known.
     pub(super) output: Option<Sym>,
     pub(super) output_shape: Option<Sh>,
@@ -670,12 +699,23 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
                     continue;
                 }
                 let uses = std::mem::take(&mut ec.uses);
-                let Some(d) = ec.decls.owned_mut(&name.text, pos) else {
+                let target_use = ec.target_use.take();
+                let Some((d, l)) =
+                    (ec.decls.owned_mut(&name.text, pos)).and_then(|d| match d.sym {
+                        Some(Sym::Let(l)) => Some((d, l)),
+                        _ => None,
+                    })
+                else {
+                    out.orphan_uses.extend(uses);
+                    out.orphan_names.insert(name.text.clone());
                     continue;
                 };
-                let Some(Sym::Let(l)) = d.sym else { continue };
                 d.shape = typed.as_ref().map(|t| t.sh);
                 out.let_uses.insert(l, uses);
+                // A `let` that failed (reported) may name the target by mistake.
+                if let Some(span) = target_use.filter(|_| typed.is_some()) {
+                    out.let_target_uses.insert(l, span);
+                }
                 if let Some(slot) = out.lets.get_mut(l) {
                     *slot = typed.map(|t| model::Let {
                         name: name.text.clone(),
@@ -690,6 +730,7 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
     ec.mode = Mode::Anywhere;
     let at = |pos: Option<usize>| pos.and_then(|p| stmts.get(p)).map(|s| &s.kind);
     if let Some(Kind::Output(name)) = at(scope.output) {
+        out.output_name = Some((*name).clone());
         match ec.decls.by_name.get(&name.text) {
             Some(d) => {
                 out.output = d.sym;
@@ -713,6 +754,7 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
     if let Some(Kind::Loss(value)) = at(scope.loss) {
         let typed = ec.expr(value);
         out.loss_uses = std::mem::take(&mut ec.uses);
+        ec.target_use = None;
         match typed {
             // Training minimises one number. Rejects: `loss y - t;` with `y: [2]`.
             Some(t) if t.sh != Sh::S => {

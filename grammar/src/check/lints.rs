@@ -1,4 +1,5 @@
-//! Mistakes in a net that types: a parameter the loss does not depend on.
+//! Mistakes in a net that types: a parameter the loss does not depend on, an output that
+//! depends on the target.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,11 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
         return;
     }
     let mut reached = BTreeSet::new();
-    let mut stack: Vec<Sym> = checked.loss_uses.iter().copied().collect();
+    // A `let` that could not be declared (reported) still used what it names.
+    let mut stack: Vec<Sym> = (checked.loss_uses.iter())
+        .chain(&checked.orphan_uses)
+        .copied()
+        .collect();
     while let Some(s) = stack.pop() {
         if !reached.insert(s) {
             continue;
@@ -61,4 +66,54 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
             ),
         }
     }
+}
+
+/// `forward(&self, x)` takes the input only, so the output cannot depend on the target.
+/// Reported at the use of the target the output depends on: the `output` itself, or the
+/// first `let` on the way that names the target (directly or as a `fn`'s argument).
+/// Rejects: `output t;`, `let y = w * x + t; output y;`, `let y = f(t); output y;`.
+pub(super) fn output_without_target(cx: &Ctxt, scope: &Scope, checked: &Checked) {
+    let (Some(output), Some(name)) = (checked.output, &checked.output_name) else {
+        return;
+    };
+    // A `let` that reuses the target's name (reported) makes its uses name the target.
+    if (scope.target.as_ref()).is_some_and(|t| checked.orphan_names.contains(t)) {
+        return;
+    }
+    let advice = "compute the output from the input and the parameters only, and compare it with the target in the `loss` (like `loss mse(y, t);`)";
+    if output == Sym::Target {
+        cx.error(
+            &name.span,
+            format!(
+                "`output {0}` names the target, but `forward(&self, x)` has no target; {advice}",
+                name.text
+            ),
+        );
+        return;
+    }
+    // The `let`s the output depends on, and the one of them nearest the input (lowest
+    // index) that names the target.
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![output];
+    let mut culprit: Option<usize> = None;
+    while let Some(s) = stack.pop() {
+        let Sym::Let(l) = s else { continue };
+        if !seen.insert(l) {
+            continue;
+        }
+        if checked.let_target_uses.contains_key(&l) && culprit.is_none_or(|c| l < c) {
+            culprit = Some(l);
+        }
+        stack.extend(checked.let_uses.get(&l).into_iter().flatten().copied());
+    }
+    let Some(span) = culprit.and_then(|l| checked.let_target_uses.get(&l)) else {
+        return;
+    };
+    cx.error(
+        span,
+        format!(
+            "the output `{}` depends on the target here, but `forward(&self, x)` has no target; {advice}",
+            name.text
+        ),
+    );
 }

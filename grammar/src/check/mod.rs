@@ -17,6 +17,7 @@
 //! | `attrs::inits` | parameters' initialisers |
 //! | `expr::type_check` | `let`s in order, then `output` and `loss`: every shape |
 //! | `lints::unused_params` | parameters that cannot reach the loss |
+//! | `lints::output_without_target` | an output that depends on the target |
 //! | `size::within_limit` | the size limit |
 //! | `build`, `stub_api` | the model of a net without errors, or its stub's API |
 
@@ -120,6 +121,7 @@ fn check_net(
     let checked = expr::type_check(cx, &fns, &stmts, &mut scope);
     let complete = cx.count() == before_values && !checked.incomplete;
     lints::unused_params(cx, &scope, &checked, complete);
+    lints::output_without_target(cx, &scope, &checked);
     let small = size::within_limit(cx, net, &settings, &scope, checked.size);
     // A failed `fn` fails every net that sees it, even one that does not call it.
     if cx.count() > before || fns.iter().any(|f| f.def.is_none()) {

@@ -465,6 +465,9 @@ impl ExprChecker<'_> {
         let sym = d.sym?;
         let sh = d.shape?;
         self.uses.insert(sym);
+        if sym == Sym::Target && self.target_use.is_none() {
+            self.target_use = Some(span.clone());
+        }
         Some(self.node(ExprKind::Sym(sym), sh))
     }
 
