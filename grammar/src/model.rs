@@ -295,3 +295,7 @@ pub const DEFAULT_UNROLL: usize = 512;
 pub const MAX_UNROLL: usize = 1 << 16;
 /// The default size limit, in scalars (parameters plus intermediate values).
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 20;
+/// The largest size limit accepted (`#[chainrule(max_size = N)]`): `u32::MAX`, so every
+/// declaration of a net within its limit has fewer than 2³² scalars, and every dimension
+/// and index fits the IR's `u32`.
+pub const MAX_MAX_SIZE: u64 = u32::MAX as u64;

@@ -1325,3 +1325,39 @@ fn a_taken_let_name_is_one_error() {
         &[("`t` is already defined (as the target above)", "t")],
     );
 }
+
+/// Issue 9, defect 10: dimensions and indices are 32-bit in the IR. `max_size` is at most
+/// 2^32 - 1, so a net within its limit has no dimension or index of 2^32 or more: such a
+/// net is refused by the size limit, and such an index is out of range.
+#[test]
+fn dimensions_and_indices_fit_in_32_bits() {
+    bad(
+        "#[chainrule(max_size = 4294967296)] net A { input x: [2]; output x; loss sum(x); }",
+        &[(
+            "`max_size` can be at most 4294967295 (2^32 - 1, so that every dimension and index fits in 32 bits), not 4294967296",
+            "4294967296",
+        )],
+    );
+    bad(
+        "#[chainrule(max_size = 4294967295)] net A { input x: [4294967296]; output x; loss sum(x); }",
+        &[(
+            "net `A` is too large to generate: its size is 4294967297 scalars",
+            "x",
+        )],
+    );
+    bad(
+        "#[chainrule(max_size = 4294967295)] net A { input x: [1, 4294967296]; output x; loss sum(x); }",
+        &[("net `A` is too large to generate", "x")],
+    );
+    bad(
+        "net A { input x: [3]; let y = x[4294967296]; output y; loss y; }",
+        &[(
+            "index 4294967296 is out of range for `x` of shape [3]; valid indices are 0 to 2",
+            "4294967296",
+        )],
+    );
+    let front = check_str(
+        "#[chainrule(max_size = 4294967295)] net A { input x: [2]; output x; loss sum(x); }",
+    );
+    assert!(front.errors.is_empty() && front.nets.len() == 1);
+}

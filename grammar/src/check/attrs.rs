@@ -209,6 +209,16 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
                         }
                     } else if v == 0 {
                         cx.error(&s.value.span, "`max_size` must be at least 1");
+                    } else if v > model::MAX_MAX_SIZE {
+                        // Dimensions and indices are 32-bit in generated code's IR; a
+                        // net within this limit has none larger.
+                        cx.error(
+                            &s.value.span,
+                            format!(
+                                "`max_size` can be at most {} (2^32 - 1, so that every dimension and index fits in 32 bits), not {v}",
+                                model::MAX_MAX_SIZE
+                            ),
+                        );
                     } else {
                         out.max_size = v;
                     }
