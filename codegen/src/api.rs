@@ -348,12 +348,8 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
 
 /// The `chainrule::Network` implementation, delegating to the inherent methods.
 fn network_impl(api: &Api, types: &Types, backward: &TokenStream) -> TokenStream {
-    let Types {
-        scalar: t_ty,
-        input: in_ty,
-        target: tgt_ty,
-        output: out_ty,
-    } = types;
+    let (t_ty, in_ty) = (&types.scalar, &types.input);
+    let (tgt_ty, out_ty) = (&types.target, &types.output);
     let name = &api.name;
     let name_str = name.to_string();
     let params_total = params_total(api);

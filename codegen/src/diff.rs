@@ -7,7 +7,6 @@
 //! `tanh' = 1 − tanh²`, `exp' = exp`), so backward reuses forward values instead of
 //! recomputing them.
 
-use chainrule_grammar::model::BinOp;
 use chainrule_grammar::ops::{Term, derivative};
 
 use crate::ir::{Applied, Binary, Graph, Id, Op, Shape, Unary};
@@ -199,14 +198,7 @@ fn build(g: &mut Graph, t: &Term, f: Applied, x: Id, y: Id) -> Id {
         }
         Term::Binary(op, a, b) => {
             let (a, b) = (build(g, a, f, x, y), build(g, b, f, x, y));
-            match op {
-                BinOp::Add => g.add(a, b),
-                BinOp::Sub => g.sub(a, b),
-                BinOp::Mul => g.mul(a, b),
-                BinOp::Div => g.div(a, b),
-                BinOp::Pow => g.binary(Binary::Pow, a, b),
-                BinOp::MatMul => unreachable!("the table's derivatives are elementwise"),
-            }
+            g.elementwise(*op, a, b)
         }
         Term::Call(id, operand, params) => {
             let values: Vec<f64> = params

@@ -556,17 +556,8 @@ pub fn zero_of(scalar: Scalar, shape: Shape) -> TokenStream {
         Scalar::F32 => Literal::f32_suffixed(0.0),
         Scalar::F64 => Literal::f64_suffixed(0.0),
     };
-    match shape {
-        Shape::Scalar => quote!(#z),
-        Shape::Vector(n) => {
-            let n = lit(n);
-            quote!([#z; #n])
-        }
-        Shape::Matrix(r, c) => {
-            let (r, c) = (lit(r), lit(c));
-            quote!([[#z; #c]; #r])
-        }
-    }
+    // `[z; n]` is written like the type `[T; n]`.
+    shape_ty(&quote!(#z), shape)
 }
 
 /// The Rust type of a shape over a scalar type.

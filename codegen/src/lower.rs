@@ -138,16 +138,12 @@ impl Lowering<'_> {
     fn binary(&mut self, op: BinOp, a: Id, b: Id) -> Id {
         let g = &mut self.g;
         match op {
-            BinOp::Add => g.add(a, b),
-            BinOp::Sub => g.sub(a, b),
-            BinOp::Mul => g.mul(a, b),
-            BinOp::Div => g.div(a, b),
-            BinOp::Pow => g.binary(Binary::Pow, a, b),
             BinOp::MatMul => match (g.shape(a), g.shape(b)) {
                 (Shape::Matrix(..), Shape::Vector(_)) => g.matvec(a, b),
                 (Shape::Vector(_), Shape::Matrix(..)) => g.vecmat(a, b),
                 _ => g.matmat(a, b, false, false),
             },
+            op => g.elementwise(op, a, b),
         }
     }
 

@@ -283,6 +283,19 @@ impl Graph {
         }
     }
 
+    /// An elementwise operator of the language; `@` is not one.
+    pub fn elementwise(&mut self, op: chainrule_grammar::model::BinOp, a: Id, b: Id) -> Id {
+        use chainrule_grammar::model::BinOp;
+        match op {
+            BinOp::Add => self.add(a, b),
+            BinOp::Sub => self.sub(a, b),
+            BinOp::Mul => self.mul(a, b),
+            BinOp::Div => self.div(a, b),
+            BinOp::Pow => self.binary(Binary::Pow, a, b),
+            BinOp::MatMul => unreachable!("`@` is a product, not elementwise"),
+        }
+    }
+
     /// `a + b`.
     pub fn add(&mut self, a: Id, b: Id) -> Id {
         self.binary(Binary::Add, a, b)
