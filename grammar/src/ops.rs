@@ -360,15 +360,8 @@ pub static FUNCTIONS: &[Function] = &[
     Function {
         name: "sign",
         params: &[],
-        value: |x, _| {
-            if x > 0.0 {
-                1.0
-            } else if x < 0.0 {
-                -1.0
-            } else {
-                0.0
-            }
-        },
+        // 1, −1, or 0 at 0 (and for NaN).
+        value: |x, _| step(x) - step(-x),
         derivative: "0",
         notation: "sign({x})",
         public: false,
