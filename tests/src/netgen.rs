@@ -51,8 +51,22 @@ pub enum Form {
     Unrolled,
 }
 
-/// The kinked functions a net may use: all of them.
-pub const ALL: &[&str] = &["relu", "abs", "leaky_relu", "max", "min"];
+/// The functions whose derivative jumps somewhere.
+const KINKED: &[&str] = &[
+    "relu",
+    "abs",
+    "leaky_relu",
+    "max",
+    "min",
+    "elu",
+    "selu",
+    "hardtanh",
+    "hardsigmoid",
+    "hardswish",
+];
+/// The kinked functions a net may use: all of them (`relu`, `abs`, `leaky_relu`, `max`,
+/// `min`, `elu`, `selu`, `hardtanh`, `hardsigmoid`, `hardswish`).
+pub const ALL: &[&str] = KINKED;
 /// No kinked function, so a finite-difference probe never straddles a kink.
 pub const SMOOTH: &[&str] = &[];
 
@@ -129,6 +143,23 @@ pub const FEATURES: &[&str] = &[
     "leaky_relu_default",
     "max",
     "min",
+    "gelu",
+    "gelu_tanh",
+    "elu",
+    "selu",
+    "silu",
+    "mish",
+    "softsign",
+    "hardtanh",
+    "hardsigmoid",
+    "hardswish",
+    "log1p",
+    "expm1",
+    "tan",
+    "atan",
+    "asinh",
+    "erf",
+    "log_sigmoid",
     "fn_1",
     "fn_2",
     "fn_in_net",
@@ -201,6 +232,44 @@ pub const FUNCTIONS: &[&str] = &[
     "leaky_relu",
     "max",
     "min",
+    "gelu",
+    "gelu_tanh",
+    "elu",
+    "selu",
+    "silu",
+    "mish",
+    "softsign",
+    "hardtanh",
+    "hardsigmoid",
+    "hardswish",
+    "log1p",
+    "expm1",
+    "tan",
+    "atan",
+    "asinh",
+    "erf",
+    "log_sigmoid",
+];
+
+/// The functions of the activations table (README, "Activations").
+const ACTIVATIONS: &[&str] = &[
+    "gelu",
+    "gelu_tanh",
+    "elu",
+    "selu",
+    "silu",
+    "mish",
+    "softsign",
+    "hardtanh",
+    "hardsigmoid",
+    "hardswish",
+    "log1p",
+    "expm1",
+    "tan",
+    "atan",
+    "asinh",
+    "erf",
+    "log_sigmoid",
 ];
 
 /// User-chosen names that look like the generated code's own, to catch clashes.
@@ -341,8 +410,9 @@ impl Builder {
         }
     }
 
+    /// Smooth functions always, kinked ones when listed.
     fn allows(&self, f: &str) -> bool {
-        self.kinked.iter().any(|k| k == f)
+        !KINKED.contains(&f) || self.kinked.iter().any(|k| k == f)
     }
 
     fn free(&self, n: &str) -> bool {
@@ -473,13 +543,15 @@ impl Builder {
     fn activation(&mut self, z: Val, identity: bool) -> Val {
         let m = z.mag;
         loop {
-            // Powers get four slots (several of their forms need small inputs), and
-            // `max`/`min` and user `fn`s two, as each has several forms.
-            let k = match self.rng.below(27) {
+            // Powers get four slots (several of their forms need small inputs),
+            // `max`/`min` and user `fn`s two, as each has several forms, and the
+            // activations table ten, as it has seventeen functions.
+            let k = match self.rng.below(36) {
                 21..=23 => 15,
                 24 => 12,
                 25 => 13,
                 26 => 14,
+                27..=35 => 21,
                 k => k,
             };
             let kink = match k {
@@ -726,10 +798,74 @@ impl Builder {
                         }
                     }
                 }
+                21 => {
+                    let f = self.rng.pick(ACTIVATIONS);
+                    if !self.allows(f) {
+                        continue;
+                    }
+                    match self.table_activation(f, &z) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                }
                 _ => continue,
             };
             return out;
         }
+    }
+
+    /// `f(z)` for a function of the activations table, kept in its domain.
+    fn table_activation(&mut self, f: &'static str, z: &Val) -> Option<Val> {
+        let m = z.mag;
+        let tag = FEATURES.iter().find(|t| **t == f).copied().expect("a tag");
+        self.tag(tag);
+        let out = match f {
+            "gelu" | "gelu_tanh" | "silu" | "mish" | "hardswish" => {
+                z.with(format!("{f}({})", z.e), m + 0.5)
+            }
+            "softsign" | "erf" | "hardsigmoid" => z.with(format!("{f}({})", z.e), 1.0),
+            "atan" => z.with(format!("atan({})", z.e), 1.6),
+            "asinh" => z.with(format!("asinh({})", z.e), (2.0 * m + 1.0).ln() + 1.0),
+            "log_sigmoid" => z.with(format!("log_sigmoid({})", z.e), m + 1.0),
+            "selu" => z.with(format!("selu({})", z.e), 1.8 * m + 1.8),
+            "elu" => {
+                if self.rng.chance(0.5) {
+                    z.with(format!("elu({})", z.e), m + 1.0)
+                } else {
+                    self.tag("literal");
+                    z.with(format!("elu({}, 0.5)", z.e), m + 1.0)
+                }
+            }
+            "hardtanh" => {
+                if self.rng.chance(0.5) {
+                    z.with(format!("hardtanh({})", z.e), 1.0)
+                } else {
+                    self.tag("literal");
+                    z.with(format!("hardtanh({}, -0.5, 2)", z.e), 2.0)
+                }
+            }
+            // `ln(1 + x)` needs `x > -1`.
+            "log1p" => match self.rng.below(3) {
+                0 => {
+                    let z = self.atom(z.clone());
+                    z.with(format!("log1p({0} * {0})", z.e), (1.0 + m * m).ln())
+                }
+                1 => z.with(format!("log1p(sigmoid({}))", z.e), 0.7),
+                _ => z.with(format!("log1p(0.5 * tanh({}))", z.e), 0.7),
+            },
+            "expm1" if m <= 2.5 => z.with(format!("expm1({})", z.e), m.exp()),
+            "expm1" => z.with(format!("expm1(tanh({}))", z.e), 1.8),
+            // Poles at ±π/2: the argument stays within ±1.
+            "tan" => {
+                if self.rng.chance(0.5) {
+                    z.with(format!("tan(tanh({}))", z.e), 1.6)
+                } else {
+                    z.with(format!("tan(0.5 * sin({}))", z.e), 0.6)
+                }
+            }
+            _ => return None,
+        };
+        Some(out)
     }
 
     /// Activations `dense` accepts by name, filtered for the input's size.
@@ -747,8 +883,22 @@ impl Builder {
                 "exp",
                 "swish",
                 "bump",
+                "gelu",
+                "gelu_tanh",
+                "silu",
+                "mish",
+                "softsign",
+                "erf",
+                "atan",
+                "asinh",
+                "log_sigmoid",
+                "elu",
+                "selu",
+                "hardtanh",
+                "hardsigmoid",
+                "hardswish",
             ]);
-            if matches!(a, "relu" | "abs" | "leaky_relu") && !self.allows(a) {
+            if !self.allows(a) {
                 continue;
             }
             if a == "exp" && m > 1.5 {
@@ -777,8 +927,10 @@ impl Builder {
     /// The magnitude of an activation's output for `dense`.
     fn dense_mag(a: &str, m: f64) -> f64 {
         match a {
-            "tanh" | "sigmoid" | "sin" | "cos" | "bump" => 1.0,
+            "tanh" | "sigmoid" | "sin" | "cos" | "bump" | "softsign" | "erf" | "hardtanh"
+            | "hardsigmoid" | "atan" => 2.0,
             "exp" => m.exp(),
+            "selu" => 1.8 * m + 1.8,
             _ => m + 1.0,
         }
     }
@@ -1288,9 +1440,9 @@ pub fn random_net(seed: u64, name: &str) -> RandomNet {
     random_net_with(seed, name, ALL)
 }
 
-/// A random valid net. `kinked` lists the functions with kinks it may use (`relu`,
-/// `abs`, `leaky_relu`, `max`, `min`): [`ALL`] or [`SMOOTH`]; every smooth function,
-/// operator and loss of the language is always available.
+/// A random valid net. `kinked` lists the functions with kinks it may use: [`ALL`] or
+/// [`SMOOTH`]; every smooth function, operator and loss of the language is always
+/// available.
 pub fn random_net_with(seed: u64, name: &str, kinked: &[&str]) -> RandomNet {
     let mut rng = NetRng::new(seed);
     let tricky = if rng.chance(0.3) { 0.4 } else { 0.0 };
