@@ -1361,3 +1361,58 @@ fn dimensions_and_indices_fit_in_32_bits() {
     );
     assert!(front.errors.is_empty() && front.nets.len() == 1);
 }
+
+/// `fn f1(z) = <base>;` and `fn fk(z) = <step with f{k-1}>;` for k up to `levels`, and a
+/// net applying the last one.
+fn fn_tower(base: &str, step: &str, levels: usize) -> String {
+    let mut src = format!("fn f1(z) = {base};\n");
+    for k in 2..=levels {
+        let body = step.replace("PREV", &format!("f{}", k - 1));
+        src += &format!("fn f{k}(z) = {body};\n");
+    }
+    src + &format!(
+        "net N {{ input x: [2]; param w: [2]; let y = f{levels}(w * x); output y; loss sum(y); }}"
+    )
+}
+
+/// Issue 9, defect 5: the size limit counts what inlining `fn`s produces, and one `fn`'s
+/// expansion is bounded in size and depth, so such nets are refused by the front end
+/// before any work proportional to their expansion.
+#[test]
+fn fn_expansion_is_bounded() {
+    // Exponential growth: 2^14 copies of the base.
+    let wide = fn_tower("sin(z) + cos(z)", "PREV(sin(z)) + PREV(cos(z))", 14);
+    let got = chainrule_grammar::check_str_located(&wide);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let (msg, at) = &got[0];
+    assert!(
+        msg.starts_with("`f11` expands to ")
+            && msg.contains("above the limit of 4096 for one `fn`"),
+        "{msg}"
+    );
+    assert_eq!(at, "f10");
+    assert!(check_str(&wide).nets.is_empty());
+    // Unbounded depth: 2^12 levels of nesting.
+    let deep = fn_tower("sin(z)", "PREV(PREV(z))", 12);
+    let got = chainrule_grammar::check_str_located(&deep);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let (msg, at) = &got[0];
+    assert!(
+        msg.contains("levels deep when the `fn`s it calls are inlined, above the limit of 256"),
+        "{msg}"
+    );
+    assert!(
+        msg.starts_with("`f10` expands to an expression 512 levels deep"),
+        "{msg}"
+    );
+    assert_eq!(at, "f9");
+    // Just under both bounds, a tower is accepted, and the size limit counts every
+    // element of every expansion: f10 is 3580 nodes, applied to 2 elements.
+    let ok_src = fn_tower("sin(z) + cos(z)", "PREV(sin(z)) + PREV(cos(z))", 10);
+    let front = check_str(&ok_src);
+    assert!(front.errors.is_empty() && front.nets.len() == 1);
+    let limited = ok_src.replace("net N", "#[chainrule(max_size = 5000)] net N");
+    let got = chainrule_grammar::check_str_located(&limited);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].0.contains("above the limit of 5000"), "{}", got[0].0);
+}

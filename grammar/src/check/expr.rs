@@ -380,7 +380,13 @@ impl<'a> ExprChecker<'a> {
             if self.in_fn() {
                 self.calls.push((i, name.span.clone()));
             }
-            return self.elementwise(e, name, Func::User(i), want, args);
+            let typed = self.elementwise(e, name, Func::User(i), want, args)?;
+            // The call expands to the `fn`'s whole body for every element (its
+            // arguments are counted where they stand): the size limit counts it all.
+            let cost = self.fns.get(i).map_or(1, |u| u.cost);
+            let extra = typed.sh.elems().saturating_mul(cost.saturating_sub(1));
+            self.size = self.size.saturating_add(extra);
+            return Some(typed);
         }
         // Rejects: `log(x)` (the language says `ln`), `sigmod(x)`, `w1(x)`.
         self.unresolved = true;

@@ -138,7 +138,20 @@ pub(super) struct FnEntry {
     /// Whether its definition did not parse: then its parameters are unknown, and calls
     /// to it are not judged.
     pub(super) broken: bool,
+    /// The nodes one call expands to, per element, with every `fn` it calls inlined
+    /// (its arguments not included), saturating; 1 until measured.
+    pub(super) cost: u64,
+    /// The depth of that expansion over its arguments.
+    pub(super) depth: u64,
 }
+
+/// The most nodes one call of a `fn` may expand to, per element, with the `fn`s it calls
+/// inlined: each call is expanded where it stands, so a `fn` calling another twice doubles.
+pub const MAX_FN_NODES: u64 = 4096;
+
+/// The deepest a `fn`'s expansion may be, with the `fn`s it calls inlined: code
+/// generation walks expressions recursively.
+pub const MAX_FN_DEPTH: u64 = 256;
 
 /// A `fn` to check: parsed, or broken by a syntax error (then only its name is known).
 enum FnSource<'a> {
@@ -235,6 +248,8 @@ fn check_fns(cx: &Ctxt, fns: &mut Vec<FnEntry>, defs: &[FnSource]) {
             def: None,
             calls: Vec::new(),
             broken: matches!(d, FnSource::Broken(_)),
+            cost: 1,
+            depth: 1,
         });
         if let FnSource::Def(f) = d {
             bodies.push((fns.len() - 1, *f));
@@ -287,6 +302,127 @@ fn check_fns(cx: &Ctxt, fns: &mut Vec<FnEntry>, defs: &[FnSource]) {
             if let Some(f) = fns.get_mut(index) {
                 f.def = None;
             }
+        }
+    }
+    measure_fns(cx, fns, first_new);
+}
+
+/// Measures the expansion of each `fn` from `first_new` on (callees first; the fns before
+/// `first_new` are measured), and refuses one whose expansion exceeds [`MAX_FN_NODES`] or
+/// [`MAX_FN_DEPTH`] because of the `fn`s it calls: at the call that pushes it over, once
+/// (a `fn` calling a refused one fails silently). Cycles are already refused. Rejects:
+/// `fn f1(z) = sin(z) + cos(z);` and each `fn fk(z) = f{k-1}(sin(z)) + f{k-1}(cos(z));`
+/// up to k = 14 (2^14 copies), `fn gk(z) = g{k-1}(g{k-1}(z));` up to k = 12 (2^12 deep).
+fn measure_fns(cx: &Ctxt, fns: &mut [FnEntry], first_new: usize) {
+    // Post-order over the call graph, without recursion; a cycle (refused above) is
+    // cut where it closes.
+    const NEW: u8 = 0;
+    const VISITING: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state: Vec<u8> = (0..fns.len())
+        .map(|f| if f < first_new { DONE } else { NEW })
+        .collect();
+    let mut order = Vec::new();
+    for root in first_new..fns.len() {
+        let mut stack = vec![(root, false)];
+        while let Some((f, expanded)) = stack.pop() {
+            let Some(st) = state.get_mut(f) else { continue };
+            if expanded {
+                *st = DONE;
+                order.push(f);
+                continue;
+            }
+            if *st != NEW {
+                continue;
+            }
+            *st = VISITING;
+            stack.push((f, true));
+            for (callee, _) in fns.get(f).map(|e| e.calls.as_slice()).unwrap_or(&[]) {
+                if state.get(*callee) == Some(&NEW) {
+                    stack.push((*callee, false));
+                }
+            }
+        }
+    }
+    for f in order {
+        let Some(entry) = fns.get(f) else { continue };
+        let Some(def) = &entry.def else { continue };
+        // A callee refused (reported) or failed leaves nothing to measure.
+        let callee_failed =
+            (entry.calls.iter()).any(|(c, _)| fns.get(*c).is_none_or(|g| g.def.is_none()));
+        if callee_failed {
+            if let Some(e) = fns.get_mut(f) {
+                e.def = None;
+            }
+            continue;
+        }
+        let (cost, depth) = expansion(fns, &def.body);
+        let over = if cost > MAX_FN_NODES {
+            Some(format!(
+                "`{0}` expands to {cost} operations when the `fn`s it calls are inlined, above the limit of {MAX_FN_NODES} for one `fn`: every call is expanded where it stands, so calling a `fn` twice doubles its size; compute the repeated part once in a `let` of the net, or simplify `{0}`",
+                entry.name
+            ))
+        } else if depth > MAX_FN_DEPTH {
+            Some(format!(
+                "`{0}` expands to an expression {depth} levels deep when the `fn`s it calls are inlined, above the limit of {MAX_FN_DEPTH}: every call is expanded where it stands, so nesting calls of a `fn` doubles the depth; compute the inner calls in `let`s of the net instead",
+                entry.name
+            ))
+        } else {
+            None
+        };
+        // The call of the largest callee is what pushes it over.
+        let at = (entry.calls.iter())
+            .max_by_key(|(c, _)| {
+                fns.get(*c)
+                    .map_or(0, |g| if cost > MAX_FN_NODES { g.cost } else { g.depth })
+            })
+            .map(|(_, span)| span.clone());
+        if let Some(msg) = over {
+            if let Some(span) = at {
+                cx.error(&span, msg);
+            }
+            if let Some(e) = fns.get_mut(f) {
+                e.def = None;
+            }
+            continue;
+        }
+        if let Some(e) = fns.get_mut(f) {
+            e.cost = cost;
+            e.depth = depth;
+        }
+    }
+}
+
+/// The nodes and depth of `e` with every user `fn` call inlined; arguments of the `fn`
+/// being measured count nothing. Recurses over the body as written, which the parser's
+/// nesting bound bounds.
+fn expansion(fns: &[FnEntry], e: &model::Expr) -> (u64, u64) {
+    use model::ExprKind as K;
+    let children = |es: &mut dyn Iterator<Item = &model::Expr>| {
+        es.map(|c| expansion(fns, c))
+            .fold((0u64, 0u64), |(n, d), (cn, cd)| {
+                (n.saturating_add(cn), d.max(cd))
+            })
+    };
+    match &e.kind {
+        K::FnArg(_) => (0, 0),
+        K::Num(_) | K::Sym(_) => (1, 1),
+        K::Neg(a) | K::Index(a, _) => {
+            let (n, d) = children(&mut std::iter::once(&**a));
+            (n.saturating_add(1), d.saturating_add(1))
+        }
+        K::Binary(_, a, b) => {
+            let (n, d) = children(&mut [&**a, &**b].into_iter());
+            (n.saturating_add(1), d.saturating_add(1))
+        }
+        K::Call(Func::User(g), args) => {
+            let (n, d) = children(&mut args.iter());
+            let (gn, gd) = fns.get(*g).map_or((1, 1), |g| (g.cost, g.depth));
+            (n.saturating_add(gn), d.saturating_add(gd))
+        }
+        K::Call(_, args) => {
+            let (n, d) = children(&mut args.iter());
+            (n.saturating_add(1), d.saturating_add(1))
         }
     }
 }
