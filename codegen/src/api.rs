@@ -12,7 +12,7 @@ use crate::emit::{lit, shape_ty, zero_of};
 /// What the signatures of a net's API need.
 #[derive(Debug)]
 pub struct Api {
-    /// Outer attributes for the struct.
+    /// Outer attributes for the struct; its `#[cfg(..)]`s also go on every impl.
     pub attrs: Vec<TokenStream>,
     /// The visibility as written.
     pub vis: TokenStream,
@@ -111,11 +111,33 @@ pub fn items(api: &Api, bodies: Bodies) -> TokenStream {
     let structure = struct_item(api, &types);
     let inherent = inherent_impl(api, &types, &one, &bodies);
     let network = network_impl(api, &types, &bodies.backward);
+    // A net under `#[cfg(..)]` is there or not as a whole: the struct has every attribute,
+    // and each impl the `cfg`s.
+    let cfgs: Vec<&TokenStream> = api.attrs.iter().filter(|a| is_cfg(a)).collect();
     quote! {
         #structure
+        #(#cfgs)*
         #inherent
+        #(#cfgs)*
         #network
     }
+}
+
+/// Whether an attribute is `#[cfg(..)]`.
+fn is_cfg(attr: &TokenStream) -> bool {
+    let mut tokens = attr.clone().into_iter();
+    let group = match (tokens.next(), tokens.next()) {
+        (Some(proc_macro2::TokenTree::Punct(p)), Some(proc_macro2::TokenTree::Group(g)))
+            if p.as_char() == '#' =>
+        {
+            g
+        }
+        _ => return false,
+    };
+    matches!(
+        group.stream().into_iter().next(),
+        Some(proc_macro2::TokenTree::Ident(i)) if i == "cfg"
+    )
 }
 
 // Generated bodies keep buffers `mut` for kernels that may not run and name parameters a

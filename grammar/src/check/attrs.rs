@@ -115,13 +115,93 @@ pub(super) fn init(cx: &Ctxt, i: Option<&ast::Init>) -> Option<Init> {
 
 // ---------------------------------------------------------------------------- attributes
 
-/// Attributes copied onto the generated struct: everything but `#[scalar]`/`#[chainrule]`.
+/// Attributes copied onto the generated struct: doc comments and every other attribute
+/// but `#[scalar]`/`#[chainrule]` and those refused by [`net_attrs`] (a `#[cfg(..)]` also
+/// goes on every impl, in code generation).
 pub(super) fn passthrough_attrs(attrs: &[ast::Attr], src: &Source) -> Vec<TokenStream> {
     attrs
         .iter()
-        .filter(|a| matches!(a.kind, AttrKind::Doc | AttrKind::Other(_)))
+        .filter(|a| match &a.kind {
+            AttrKind::Doc => true,
+            AttrKind::Other(_) => attr_problem(&src.tokens_in(&a.span)).is_none(),
+            _ => false,
+        })
         .map(|a| src.tokens_in(&a.span))
         .collect()
+}
+
+/// What the struct derives itself: a user's derive of one of these would conflict.
+const DERIVED: &[&str] = &["Clone", "Copy", "Debug", "PartialEq", "Pod", "Zeroable"];
+
+/// Reports the attributes of a net that cannot go on what it generates (see
+/// [`attr_problem`]). Rejects: `#[repr(packed)]`, `#[derive(Clone)]`, `#[cfg]`,
+/// `#[allow = 3 +]`.
+pub(super) fn net_attrs(cx: &Ctxt, attrs: &[ast::Attr], src: &Source) {
+    for a in attrs {
+        if let AttrKind::Other(_) = a.kind
+            && let Some(msg) = attr_problem(&src.tokens_in(&a.span))
+        {
+            cx.error(&a.span, msg);
+        }
+    }
+}
+
+/// Why an attribute (its tokens, `#[..]`) cannot go on a net, if it cannot: it is not a
+/// well-formed attribute; a `#[repr(..)]`, since the struct is `#[repr(C)]` for its flat
+/// parameter view; a derive of a trait the struct derives itself; or a `#[cfg]` without a
+/// predicate.
+fn attr_problem(tokens: &TokenStream) -> Option<String> {
+    use syn::parse::Parser as _;
+    let parsed = syn::Attribute::parse_outer.parse2(tokens.clone());
+    let attr = match parsed.as_deref() {
+        Ok([attr]) => attr,
+        Ok(_) => {
+            return Some(
+                "this attribute is malformed; write one `#[..]`, like `#[allow(dead_code)]`".into(),
+            );
+        }
+        Err(e) => {
+            return Some(format!(
+                "this attribute is malformed ({e}); write it as Rust does, like `#[allow(dead_code)]` or `#[cfg(feature = \"nets\")]`"
+            ));
+        }
+    };
+    let path = attr.path();
+    if path.is_ident("repr") {
+        return Some(
+            "`#[repr(..)]` cannot go on a net: the generated struct is `#[repr(C)]`, which its flat parameter view (`as_slice`, bytemuck's `Pod`) relies on; remove it".into(),
+        );
+    }
+    if path.is_ident("cfg") {
+        return match attr.parse_args::<syn::Meta>() {
+            Ok(_) => None,
+            Err(_) => Some(
+                "`#[cfg]` needs one predicate, like `#[cfg(feature = \"nets\")]`; it then applies to the struct and every impl of the net".into(),
+            ),
+        };
+    }
+    if path.is_ident("derive") {
+        let paths = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        );
+        let Ok(paths) = paths else {
+            return Some(
+                "this `#[derive(..)]` is malformed; list traits, like `#[derive(Default)]`".into(),
+            );
+        };
+        for p in &paths {
+            let Some(last) = p.segments.last() else {
+                continue;
+            };
+            let trait_name = last.ident.to_string();
+            if DERIVED.contains(&trait_name.as_str()) {
+                return Some(format!(
+                    "`{trait_name}` is already derived: the generated struct derives `Clone`, `Copy`, `Debug`, `PartialEq` and bytemuck's `Pod` and `Zeroable`; remove `{trait_name}` from this `#[derive(..)]`"
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// The net's visibility as written, for the struct.

@@ -10,7 +10,7 @@
 //! | pass | what it does |
 //! | --- | --- |
 //! | `fns::shared` | the invocation's shared `fn`s and their attributes, once for every net |
-//! | `attrs::settings`, `attrs::doc_comments_only` | a net's attributes, its statements' |
+//! | `attrs::settings`, `attrs::net_attrs`, `attrs::doc_comments_only` | a net's attributes, its statements' |
 //! | `fns::with_local` | the `fn`s the net sees, its own checked |
 //! | `dense::desugar` | `dense` layers into plain `param`s and `let`s |
 //! | `scope::declare` | every name declared, declared shapes, statement counts |
@@ -110,6 +110,7 @@ fn check_net(
     let before = cx.count();
     scope::check_not_keyword(cx, &net.name);
     let settings = attrs::settings(cx, &net.attrs);
+    attrs::net_attrs(cx, &net.attrs, src);
     for stmt in &net.stmts {
         attrs::doc_comments_only(cx, &stmt.attrs, "a statement");
     }
