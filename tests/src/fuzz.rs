@@ -550,7 +550,11 @@ fn mutate(tokens: &mut Vec<String>, rng: &mut NetRng) -> &'static str {
                     t + &format!("let c0 = q{depth}({x});")
                 }
             };
-            tokens.splice(at..at, token_texts(&text).expect("stress lexes"));
+            // The input's "name" may be a bracket by now, after an earlier mutation.
+            let Some(stress) = token_texts(&text) else {
+                return "no input to stress";
+            };
+            tokens.splice(at..at, stress);
             "stress a bound"
         }
         _ => {
