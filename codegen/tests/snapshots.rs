@@ -148,3 +148,18 @@ fn regression_residual_in_loop_form() {
         "#
     ));
 }
+
+/// Found by the fuzzer: a malformed doc attribute went onto the struct, and the expansion
+/// did not parse. It is now an error, and the expansion (error and stub) parses.
+#[test]
+fn a_malformed_doc_attribute_leaves_a_parsable_expansion() {
+    for src in [
+        "#[doc = = \"x\"] net A { input x: [2]; param w: [2]; output w; loss sum(w * x); }",
+        "net A { input x: [2]; #[doc = = \"x\"] param w: [2]; output w; loss sum(w * x); }",
+    ] {
+        let out = chainrule_codegen::expand(src.parse().expect("tokens"));
+        let file: syn::File = syn::parse2(out).expect("the expansion parses");
+        let text = prettyplease::unparse(&file);
+        assert!(text.contains("compile_error!"), "{text}");
+    }
+}

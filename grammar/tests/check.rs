@@ -1416,3 +1416,20 @@ fn fn_expansion_is_bounded() {
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(got[0].0.contains("above the limit of 5000"), "{}", got[0].0);
 }
+
+#[test]
+fn a_malformed_doc_attribute_is_an_error_not_copied_through() {
+    // Found by the fuzzer: `#[doc = = "x"]` went onto the struct and the expansion did
+    // not parse. Now it is one error at the attribute, on a net and on a statement
+    // (codegen/tests/snapshots.rs checks the expansion parses).
+    let on_net =
+        "#[doc = = \"x\"] net A { input x: [2]; param w: [2]; output w; loss sum(w * x); }";
+    let on_param =
+        "net A { input x: [2]; #[doc = = \"x\"] param w: [2]; output w; loss sum(w * x); }";
+    for src in [on_net, on_param] {
+        let errors = chainrule_grammar::check_str_located(src);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].0.contains("malformed"), "{errors:?}");
+        assert!(errors[0].1.starts_with("# [ doc"), "{errors:?}");
+    }
+}

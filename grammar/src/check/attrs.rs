@@ -122,8 +122,7 @@ pub(super) fn passthrough_attrs(attrs: &[ast::Attr], src: &Source) -> Vec<TokenS
     attrs
         .iter()
         .filter(|a| match &a.kind {
-            AttrKind::Doc => true,
-            AttrKind::Other(_) => attr_problem(&src.tokens_in(&a.span)).is_none(),
+            AttrKind::Doc | AttrKind::Other(_) => attr_problem(&src.tokens_in(&a.span)).is_none(),
             _ => false,
         })
         .map(|a| src.tokens_in(&a.span))
@@ -138,7 +137,7 @@ const DERIVED: &[&str] = &["Clone", "Copy", "Debug", "PartialEq", "Pod", "Zeroab
 /// `#[allow = 3 +]`.
 pub(super) fn net_attrs(cx: &Ctxt, attrs: &[ast::Attr], src: &Source) {
     for a in attrs {
-        if let AttrKind::Other(_) = a.kind
+        if let AttrKind::Doc | AttrKind::Other(_) = a.kind
             && let Some(msg) = attr_problem(&src.tokens_in(&a.span))
         {
             cx.error(&a.span, msg);
@@ -314,10 +313,14 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
 /// comments only: there is nothing for other attributes to apply to.
 /// Rejects: `#[allow(unused)] let h = x;`, `#[scalar(f64)] input x: [2];`,
 /// `#[inline] fn f(z) = z;`.
-pub(super) fn doc_comments_only(cx: &Ctxt, attrs: &[ast::Attr], place: &str) {
+pub(super) fn doc_comments_only(cx: &Ctxt, attrs: &[ast::Attr], place: &str, src: &Source) {
     for a in attrs {
         let msg = match &a.kind {
-            AttrKind::Doc => continue,
+            // A doc attribute is copied onto a field, so it must be well-formed.
+            AttrKind::Doc => match attr_problem(&src.tokens_in(&a.span)) {
+                Some(msg) => msg,
+                None => continue,
+            },
             AttrKind::Scalar(_) => format!("`#[scalar(..)]` goes on the `net`, not on {place}"),
             AttrKind::Chainrule(_) => {
                 format!("`#[chainrule(..)]` goes on the `net`, not on {place}")

@@ -7,6 +7,7 @@ use crate::ast::{self, Span, StmtKind};
 use crate::diag::Ctxt;
 use crate::model::{self, Func};
 use crate::ops;
+use crate::source::Source;
 
 use super::attrs::doc_comments_only;
 use super::expr::{ExprChecker, Mode};
@@ -161,7 +162,7 @@ enum FnSource<'a> {
 
 /// The shared `fn`s of an invocation and their attributes, checked once: every net sees
 /// them.
-pub(super) fn shared(cx: &Ctxt, file: &ast::File) -> Vec<FnEntry> {
+pub(super) fn shared(cx: &Ctxt, file: &ast::File, src: &Source) -> Vec<FnEntry> {
     let defs: Vec<FnSource> = file
         .items
         .iter()
@@ -173,7 +174,7 @@ pub(super) fn shared(cx: &Ctxt, file: &ast::File) -> Vec<FnEntry> {
         .collect();
     for d in &defs {
         if let FnSource::Def(f) = d {
-            doc_comments_only(cx, &f.attrs, "a shared `fn`");
+            doc_comments_only(cx, &f.attrs, "a shared `fn`", src);
         }
     }
     let mut fns = Vec::new();

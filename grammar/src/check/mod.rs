@@ -46,7 +46,7 @@ use scope::Scope;
 /// become [`model::Stub`]s, and every problem is reported into `cx`.
 pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec<model::Stub>) {
     let before = cx.count();
-    let shared = fns::shared(cx, file);
+    let shared = fns::shared(cx, file, src);
     let shared_ok = cx.count() == before;
 
     let mut nets = Vec::new();
@@ -112,7 +112,7 @@ fn check_net(
     let settings = attrs::settings(cx, &net.attrs);
     attrs::net_attrs(cx, &net.attrs, src);
     for stmt in &net.stmts {
-        attrs::doc_comments_only(cx, &stmt.attrs, "a statement");
+        attrs::doc_comments_only(cx, &stmt.attrs, "a statement", src);
     }
     let fns = fns::with_local(cx, shared, net);
     let stmts = dense::desugar(cx, &fns, net);
