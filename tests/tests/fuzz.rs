@@ -60,7 +60,8 @@ const KNOWN: &[Known] = &[(
 
 /// A net accepted with an attribute the macro does not know goes on the struct (SPEC §2),
 /// and rustc refuses it there, at the user's attribute (`#[inline]` on a struct, an
-/// attribute `#[zeros]` that does not exist): a user error spanned inside the invocation,
+/// attribute `#[zeros]` that does not exist, a derive macro `#[Clone(..)]` used as an
+/// attribute): a user error spanned inside the invocation,
 /// not a failure of the macro.
 fn rustc_refuses_an_attribute(case: &Case, failure: &str) -> bool {
     let foreign = token_texts(&case.source).is_some_and(|ts| {
@@ -75,7 +76,8 @@ fn rustc_refuses_an_attribute(case: &Case, failure: &str) -> bool {
             // Line 3 of a net's file is the invocation's text (see `compile_oracle`).
             l.contains(".rs:3:")
                 && (l.contains("cannot find attribute")
-                    || l.contains("attribute cannot be used on"))
+                    || l.contains("attribute cannot be used on")
+                    || l.contains("expected attribute, found"))
         })
 }
 
@@ -415,6 +417,9 @@ fn attribute_errors_are_users() {
     let refused = "src/n1.rs:3:1: error: `#[inline]` attribute cannot be used on structs\n";
     assert!(rustc_refuses_an_attribute(&inline, refused));
     assert!(!rustc_refuses_an_attribute(&plain, refused));
+    let derive =
+        "src/n1.rs:3:5: error: expected attribute, found derive macro `Clone`: not an attribute\n";
+    assert!(rustc_refuses_an_attribute(&inline, derive));
     let other = "src/n1.rs:3:1: error[E0425]: cannot find value `t` in this scope\n";
     assert!(!rustc_refuses_an_attribute(&inline, other));
     assert!(!rustc_refuses_an_attribute(
