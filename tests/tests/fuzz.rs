@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 include!("../src/netgen.rs");
+include!("../src/interpreter_check.rs");
 include!("../src/fuzz.rs");
 
 /// Cases CI runs: about 45 s in a debug build on two cores (56 s for 3000, measured).
