@@ -103,6 +103,31 @@ impl Lowering<'_> {
 
     /// Lowers an expression; `args` are the arguments of the user `fn` being inlined.
     fn expr(&mut self, e: &Expr, args: &[Id]) -> Id {
+        chainrule_grammar::stack::deep(|| self.chain(e, args))
+    }
+
+    fn chain(&mut self, e: &Expr, args: &[Id]) -> Id {
+        // The left operands of a chain such as `a + b + c + ...` are walked in a loop, so
+        // a long sum costs no stack; the rest recurses on stack segments (`stack::deep`).
+        let mut spine = Vec::new();
+        let mut first = e;
+        while let ExprKind::Binary(_, a, _) = &first.kind {
+            spine.push(first);
+            first = a;
+        }
+        let mut left = self.operand(first, args);
+        for node in spine.into_iter().rev() {
+            if let ExprKind::Binary(op, _, b) = &node.kind {
+                let b = self.expr(b, args);
+                left = self.binary(*op, left, b);
+                left = self.call_shaped(left, node);
+            }
+        }
+        left
+    }
+
+    /// An expression whose top is not a binary operator.
+    fn operand(&mut self, e: &Expr, args: &[Id]) -> Id {
         let id = match &e.kind {
             ExprKind::Num(v) => self.g.constant(*v),
             ExprKind::Sym(s) => self.sym(*s),
@@ -111,10 +136,7 @@ impl Lowering<'_> {
                 let a = self.expr(a, args);
                 self.g.neg(a)
             }
-            ExprKind::Binary(op, a, b) => {
-                let (a, b) = (self.expr(a, args), self.expr(b, args));
-                self.binary(*op, a, b)
-            }
+            ExprKind::Binary(..) => self.expr(e, args),
             ExprKind::Call(f, call_args) => {
                 let lowered: Vec<Id> = call_args.iter().map(|a| self.expr(a, args)).collect();
                 self.call(*f, &lowered)
@@ -126,8 +148,12 @@ impl Lowering<'_> {
                 self.g.index(a, i, j)
             }
         };
-        // A `fn` whose body ignores its arguments (`fn one(z) = 1;`) still has the shape
-        // of its call.
+        self.call_shaped(id, e)
+    }
+
+    /// `id`, the lowered `e`, at the shape of `e`: a `fn` whose body ignores its arguments
+    /// (`fn one(z) = 1;`) still has the shape of its call.
+    fn call_shaped(&mut self, id: Id, e: &Expr) -> Id {
         if self.g.shape(id) == Shape::Scalar && e.shape != Shape::Scalar {
             self.g.broadcast(id, e.shape)
         } else {

@@ -131,3 +131,66 @@ fn long_let_chains_expand_in_bounded_depth_and_linear_size() {
         );
     }
 }
+
+/// A net whose output is `expr`, over an input `x: [2]`.
+fn net_of(expr: &str) -> String {
+    format!(
+        "net Long {{ input x: [2]; param w: [2]; let y = w * ({expr}); output y; loss sum(y); }}"
+    )
+}
+
+/// `sin(x * 1) + sin(x * 2) + ...`: `n` distinct terms, so none is merged with another.
+fn wide_sum(n: usize) -> String {
+    let terms: Vec<String> = (1..=n).map(|k| format!("sin(x * {k})")).collect();
+    net_of(&terms.join(" + "))
+}
+
+#[test]
+fn a_sum_of_thousands_of_terms_expands_in_linear_size() {
+    // Issue 9 defect 12: a sum of 100 terms was refused ("at most 512 parts"). The parser
+    // folds operators with a stack of its own and every walk of the tree follows a chain
+    // of left operands in a loop, so only the size limit bounds an expression. The test
+    // thread's stack is 2 MiB, a quarter of rustc's.
+    let (small, large) = (
+        count(expand(&wide_sum(1000))),
+        count(expand(&wide_sum(8000))),
+    );
+    assert!(
+        large < small * 9,
+        "{small} tokens for 1000 terms, {large} for 8000"
+    );
+}
+
+#[test]
+fn right_nested_chains_expand() {
+    // `^` is right-associative and unary minus nests, so these trees are as deep as they
+    // are long; their walks recurse on stack segments that grow on demand.
+    let pow = format!("x ^ {}", vec!["1"; 5000].join(" ^ "));
+    let neg = format!("{}x", "- ".repeat(5000));
+    for (what, expr) in [("^ chain", pow), ("unary minus", neg)] {
+        let tokens = count(expand(&net_of(&expr)));
+        assert!(tokens < 20_000, "{what}: {tokens} tokens");
+    }
+}
+
+#[test]
+fn brackets_nest_up_to_the_documented_limit() {
+    use chainrule_grammar::source::MAX_NESTING;
+    // The net's braces and the `w * (..)` parentheses are two levels; the rest fits.
+    let inner = MAX_NESTING - 2;
+    let deep = |n: usize| net_of(&format!("{}x{}", "(".repeat(n), ")".repeat(n)));
+    let calls = |n: usize| net_of(&format!("{}x{}", "sin(".repeat(n), ")".repeat(n)));
+    assert!(count(expand(&deep(inner))) < 10_000);
+    assert!(count(expand(&calls(inner))) > 0);
+    // One level more is refused, at the bracket, with the limit named.
+    for src in [deep(inner + 1), calls(inner + 1)] {
+        let front = chainrule_grammar::check_tokens(src.parse().expect("tokens"));
+        let messages: Vec<String> = front.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            messages,
+            [format!(
+                "brackets are nested more than {MAX_NESTING} levels deep here; split the expression into `let`s"
+            )]
+        );
+    }
+}

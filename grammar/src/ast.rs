@@ -238,8 +238,9 @@ impl BinOp {
         }
     }
 
-    /// Binding strength, loosest 1; unary minus sits at 4, indexing and calls at 6.
-    fn precedence(self) -> u8 {
+    /// Binding strength, loosest 1; unary minus sits at [`NEG_PRECEDENCE`], indexing and
+    /// calls at [`POSTFIX_PRECEDENCE`].
+    pub fn precedence(self) -> u8 {
         match self {
             BinOp::Add | BinOp::Sub => 1,
             BinOp::Mul | BinOp::Div => 2,
@@ -249,13 +250,56 @@ impl BinOp {
     }
 }
 
+/// Binding strength of unary minus: tighter than `@`, looser than `^`, so `-x ^ 2` is
+/// `-(x ^ 2)` and `-a @ b` is `(-a) @ b`.
+pub const NEG_PRECEDENCE: u8 = 4;
+/// Binding strength of indexing and calls, the tightest.
+pub const POSTFIX_PRECEDENCE: u8 = 6;
+
 /// An expression with its span (parentheses included when written).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Expr {
     /// What it is.
     pub kind: ExprKind,
     /// Where it is.
     pub span: Span,
+}
+
+impl Clone for Expr {
+    /// Recurses on stack segments ([`crate::stack::deep`]), as every walk of a tree does.
+    fn clone(&self) -> Self {
+        crate::stack::deep(|| Expr {
+            kind: self.kind.clone(),
+            span: self.span.clone(),
+        })
+    }
+}
+
+impl Drop for Expr {
+    /// Takes the tree apart with a heap stack, so dropping a sum of many terms (a tree as
+    /// deep as it is long) needs no call stack.
+    fn drop(&mut self) {
+        fn take(kind: &mut ExprKind, out: &mut Vec<Expr>) {
+            let leaf = || Expr {
+                kind: ExprKind::Name(String::new()),
+                span: 0..0,
+            };
+            match kind {
+                ExprKind::Neg(a) | ExprKind::Index(a, _) => out.push(std::mem::replace(a, leaf())),
+                ExprKind::Binary(_, a, b) => {
+                    out.push(std::mem::replace(a, leaf()));
+                    out.push(std::mem::replace(b, leaf()));
+                }
+                ExprKind::Call(_, args) => out.append(args),
+                ExprKind::Num(_) | ExprKind::Name(_) => {}
+            }
+        }
+        let mut rest = Vec::new();
+        take(&mut self.kind, &mut rest);
+        while let Some(mut e) = rest.pop() {
+            take(&mut e.kind, &mut rest);
+        }
+    }
 }
 
 /// The kinds of expression.
@@ -278,6 +322,12 @@ pub enum ExprKind {
 impl fmt::Display for Expr {
     /// The s-expression form: `(+ a (* b c))`, `(neg a)`, `(sigmoid x)`, `([] v 0)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::stack::deep(|| self.fmt_here(f))
+    }
+}
+
+impl Expr {
+    fn fmt_here(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ExprKind::Num(n) => write!(f, "{n}"),
             ExprKind::Name(n) => write!(f, "{n}"),
@@ -324,10 +374,14 @@ impl Expr {
 
     /// Writes `self`, parenthesised if it binds looser than `context`.
     fn write_source(&self, out: &mut String, context: u8) {
+        crate::stack::deep(|| self.write_source_here(out, context))
+    }
+
+    fn write_source_here(&self, out: &mut String, context: u8) {
         let own = match &self.kind {
             ExprKind::Binary(op, ..) => op.precedence(),
-            ExprKind::Neg(_) => 4,
-            _ => 6,
+            ExprKind::Neg(_) => NEG_PRECEDENCE,
+            _ => POSTFIX_PRECEDENCE,
         };
         let paren = own < context;
         if paren {
@@ -338,7 +392,7 @@ impl Expr {
             ExprKind::Name(n) => out.push_str(n),
             ExprKind::Neg(a) => {
                 out.push('-');
-                a.write_source(out, 4);
+                a.write_source(out, NEG_PRECEDENCE);
             }
             ExprKind::Binary(op, a, b) => {
                 let p = op.precedence();
@@ -367,7 +421,7 @@ impl Expr {
                 out.push(')');
             }
             ExprKind::Index(a, idx) => {
-                a.write_source(out, 6);
+                a.write_source(out, POSTFIX_PRECEDENCE);
                 out.push('[');
                 for (i, n) in idx.iter().enumerate() {
                     if i > 0 {

@@ -12,6 +12,7 @@ pub mod model;
 pub mod ops;
 pub mod parser;
 pub mod source;
+pub mod stack;
 
 use proc_macro2::{Span, TokenStream};
 

@@ -154,12 +154,49 @@ pub enum Func {
 }
 
 /// A checked expression with its shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Expr {
     /// What the expression computes.
     pub kind: ExprKind,
     /// Its inferred shape.
     pub shape: Shape,
+}
+
+impl Clone for Expr {
+    /// Recurses on stack segments ([`crate::stack::deep`]): a `dense` input may be a long sum.
+    fn clone(&self) -> Self {
+        crate::stack::deep(|| Expr {
+            kind: self.kind.clone(),
+            shape: self.shape,
+        })
+    }
+}
+
+impl Drop for Expr {
+    /// Takes the tree apart with a heap stack, so dropping a sum of many terms (a tree as
+    /// deep as it is long) needs no call stack.
+    fn drop(&mut self) {
+        fn take(kind: &mut ExprKind, out: &mut Vec<Expr>) {
+            let leaf = || Expr {
+                kind: ExprKind::Num(0.0),
+                shape: Shape::Scalar,
+            };
+            match kind {
+                ExprKind::Neg(a) | ExprKind::Index(a, _) => out.push(std::mem::replace(a, leaf())),
+                ExprKind::Binary(_, a, b) => {
+                    out.push(std::mem::replace(a, leaf()));
+                    out.push(std::mem::replace(b, leaf()));
+                }
+                ExprKind::Call(_, args) => out.append(args),
+                ExprKind::Num(_) | ExprKind::Sym(_) | ExprKind::FnArg(_) => {}
+            }
+        }
+        let mut rest = Vec::new();
+        take(&mut self.kind, &mut rest);
+        while let Some(mut e) = rest.pop() {
+            take(&mut e.kind, &mut rest);
+        }
+    }
 }
 
 /// The kinds of checked expression.

@@ -6,16 +6,13 @@
 //! error is reported, and a net with a broken statement is still checked as far as it
 //! makes sense.
 
-use std::sync::OnceLock;
-
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
-use pest::iterators::Pair;
-use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::iterators::{Pair, Pairs};
 
 use crate::ast::{
-    Attr, AttrKind, BinOp, Expr, ExprKind, File, FnDef, Init, Item, Name, Net, NumValue, Number,
-    Setting, ShapeDecl, Signed, Span, Stmt, StmtKind,
+    Attr, AttrKind, BinOp, Expr, ExprKind, File, FnDef, Init, Item, NEG_PRECEDENCE, Name, Net,
+    NumValue, Number, Setting, ShapeDecl, Signed, Span, Stmt, StmtKind,
 };
 use crate::diag::Ctxt;
 use crate::source::{Source, TokenKind};
@@ -31,11 +28,6 @@ mod grammar {
 }
 
 pub use grammar::{NetworkParser, Rule};
-
-/// An expression may hold at most this many syntax nodes. Every later pass recurses over
-/// expressions, so this bounds their stack use; real layers are far smaller, and a longer
-/// formula reads better split into `let`s anyway.
-pub const MAX_EXPR_PARTS: usize = 512;
 
 /// Parses a flattened invocation, reporting every syntax error into `cx`.
 pub fn parse(src: &Source, cx: &Ctxt) -> File {
@@ -53,7 +45,7 @@ pub fn parse(src: &Source, cx: &Ctxt) -> File {
     // Error detail lists the literal tokens (`;`, `=`, ...) pest expected, for messages.
     pest::set_error_detail(true);
     let b = Builder { cx, src, offset: 0 };
-    match NetworkParser::parse(Rule::file, &src.text) {
+    match pest_parse(Rule::file, &src.text) {
         Ok(mut pairs) => {
             let items = pairs
                 .next()
@@ -82,11 +74,11 @@ pub fn parse_expr(text: &str) -> Result<Expr, Vec<String>> {
         src: &src,
         offset: 0,
     };
-    let expr = match NetworkParser::parse(Rule::expr_only, &src.text) {
+    let expr = match pest_parse(Rule::expr_only, &src.text) {
         Ok(mut pairs) => pairs
             .next()
             .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::expr))
-            .and_then(|p| b.top_expr(p)),
+            .and_then(|p| b.expr(p)),
         Err(e) => {
             b.syntax_error(&e);
             None
@@ -104,20 +96,6 @@ struct Builder<'a> {
     cx: &'a Ctxt,
     src: &'a Source,
     offset: usize,
-}
-
-/// The Pratt table: later lines bind tighter.
-fn pratt() -> &'static PrattParser<Rule> {
-    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
-    PRATT.get_or_init(|| {
-        PrattParser::new()
-            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-            .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
-            .op(Op::infix(Rule::matmul, Assoc::Left))
-            .op(Op::prefix(Rule::neg))
-            .op(Op::infix(Rule::pow, Assoc::Right))
-            .op(Op::postfix(Rule::index))
-    })
 }
 
 impl Builder<'_> {
@@ -272,7 +250,7 @@ impl Builder<'_> {
                 Rule::ident => name = Some(self.name(&c)),
                 Rule::shape => shape = Some(self.shape(c)),
                 Rule::init => init = self.init(c),
-                Rule::expr => expr = Some(self.top_expr(c)),
+                Rule::expr => expr = Some(self.expr(c)),
                 _ => {}
             }
         }
@@ -281,8 +259,8 @@ impl Builder<'_> {
             Rule::target_stmt => StmtKind::Target(name?, shape?),
             Rule::param_stmt => StmtKind::Param(name?, shape?, init),
             Rule::output_stmt => StmtKind::Output(name?),
-            // An expression refused by `top_expr` (already reported) leaves the statement
-            // broken but keeps its name, so uses of it are not reported again.
+            // An expression that could not be built (already reported) leaves the
+            // statement broken but keeps its name, so uses of it are not reported again.
             Rule::let_stmt => match expr? {
                 Some(e) => StmtKind::Let(name?, e),
                 None => StmtKind::Broken {
@@ -310,7 +288,7 @@ impl Builder<'_> {
         for c in p.into_inner() {
             match c.as_rule() {
                 Rule::ident => idents.push(self.name(&c)),
-                Rule::expr => body = Some(self.top_expr(c)),
+                Rule::expr => body = Some(self.expr(c)),
                 _ => {}
             }
         }
@@ -417,62 +395,88 @@ impl Builder<'_> {
         }
     }
 
-    /// An expression as a statement's value or an argument: refused when it has too many
-    /// parts to check without deep recursion.
-    fn top_expr(&self, p: Pair<Rule>) -> Option<Expr> {
-        // `flatten` walks pest's flat token queue without recursion.
-        let parts = p.clone().into_inner().flatten().count();
-        if parts > MAX_EXPR_PARTS {
-            self.cx.error(
-                &self.span(&p),
-                format!(
-                    "this expression is too long ({parts} parts, at most {MAX_EXPR_PARTS}); split it into several `let`s"
-                ),
-            );
-            return None;
-        }
-        self.expr(p)
-    }
-
-    /// Folds `prefix* ~ primary ~ postfix* ~ (infix ~ ...)*` with the Pratt table.
+    /// Folds `prefix* ~ primary ~ postfix* ~ (infix ~ prefix* ~ primary ~ postfix*)*` by
+    /// operator precedence (`ast::BinOp::precedence`; `^` is right-associative), with an
+    /// explicit operator stack: a sum of a thousand terms or a long chain of `^` costs no
+    /// stack depth here. Only brackets (parentheses and call arguments) recurse.
     fn expr(&self, p: Pair<Rule>) -> Option<Expr> {
-        pratt()
-            .map_primary(|q| self.primary(q))
-            .map_prefix(|op, rhs| {
-                let rhs = rhs?;
-                let span = self.span(&op).start..rhs.span.end;
-                Some(Expr {
+        /// An operator waiting for its right operand.
+        enum Pending {
+            Neg(usize),
+            Infix(BinOp),
+        }
+        impl Pending {
+            fn precedence(&self) -> u8 {
+                match self {
+                    Pending::Neg(_) => NEG_PRECEDENCE,
+                    Pending::Infix(op) => op.precedence(),
+                }
+            }
+        }
+        fn apply(pending: Pending, operands: &mut Vec<Expr>) -> Option<()> {
+            let rhs = operands.pop()?;
+            let e = match pending {
+                Pending::Neg(start) => Expr {
+                    span: start..rhs.span.end,
                     kind: ExprKind::Neg(Box::new(rhs)),
-                    span,
-                })
-            })
-            .map_postfix(|lhs, op| {
-                let lhs = lhs?;
-                let span = lhs.span.start..self.span(&op).end;
-                let kind = ExprKind::Index(Box::new(lhs), self.numbers(op));
-                Some(Expr { kind, span })
-            })
-            .map_infix(|lhs, op, rhs| {
-                let (lhs, rhs) = (lhs?, rhs?);
-                let op = match op.as_rule() {
-                    Rule::add => BinOp::Add,
-                    Rule::sub => BinOp::Sub,
-                    Rule::mul => BinOp::Mul,
-                    Rule::div => BinOp::Div,
-                    Rule::matmul => BinOp::MatMul,
-                    Rule::pow => BinOp::Pow,
-                    _ => {
-                        self.internal(&op);
-                        return None;
+                },
+                Pending::Infix(op) => {
+                    let lhs = operands.pop()?;
+                    Expr {
+                        span: lhs.span.start..rhs.span.end,
+                        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
                     }
-                };
-                let span = lhs.span.start..rhs.span.end;
-                Some(Expr {
-                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                    span,
-                })
-            })
-            .parse(p.into_inner())
+                }
+            };
+            operands.push(e);
+            Some(())
+        }
+        let mut operands: Vec<Expr> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        for part in p.into_inner() {
+            let op = match part.as_rule() {
+                Rule::neg => {
+                    pending.push(Pending::Neg(self.span(&part).start));
+                    continue;
+                }
+                Rule::index => {
+                    // Indexing binds tightest: it takes the operand just read.
+                    let lhs = operands.pop()?;
+                    let span = lhs.span.start..self.span(&part).end;
+                    let kind = ExprKind::Index(Box::new(lhs), self.numbers(part));
+                    operands.push(Expr { kind, span });
+                    continue;
+                }
+                Rule::add => BinOp::Add,
+                Rule::sub => BinOp::Sub,
+                Rule::mul => BinOp::Mul,
+                Rule::div => BinOp::Div,
+                Rule::matmul => BinOp::MatMul,
+                Rule::pow => BinOp::Pow,
+                _ => {
+                    operands.push(self.primary(part)?);
+                    continue;
+                }
+            };
+            // Operators already read that bind at least as tightly take their operands
+            // now; `^` leaves an equal `^` waiting, which makes it right-associative.
+            let p = op.precedence();
+            while let Some(top) = pending.last() {
+                let q = top.precedence();
+                if q > p || (q == p && op != BinOp::Pow) {
+                    let top = pending.pop()?;
+                    apply(top, &mut operands)?;
+                } else {
+                    break;
+                }
+            }
+            pending.push(Pending::Infix(op));
+        }
+        while let Some(top) = pending.pop() {
+            apply(top, &mut operands)?;
+        }
+        let e = operands.pop()?;
+        operands.is_empty().then_some(e)
     }
 
     fn primary(&self, p: Pair<Rule>) -> Option<Expr> {
@@ -484,15 +488,16 @@ impl Builder<'_> {
                 // Parentheses only group; the span grows to include them so an error about
                 // the operand underlines what the user sees as the operand.
                 let inner = p.into_inner().find(|c| c.as_rule() == Rule::expr)?;
-                let e = self.expr(inner)?;
-                return Some(Expr { kind: e.kind, span });
+                let mut e = crate::stack::deep(|| self.expr(inner))?;
+                e.span = span;
+                return Some(e);
             }
             Rule::call => {
                 let mut it = p.into_inner();
                 let name = self.name(&it.next()?);
                 let mut args = Vec::new();
                 for a in it.filter(|c| c.as_rule() == Rule::expr) {
-                    args.push(self.expr(a)?);
+                    args.push(crate::stack::deep(|| self.expr(a))?);
                 }
                 ExprKind::Call(name, args)
             }
@@ -799,6 +804,14 @@ fn resync(src: &Source, cx: &Ctxt) -> File {
     File { items }
 }
 
+/// Runs pest's parser with stack for the deepest nesting [`Source::flatten`] lets through:
+/// pest recurses once per bracket.
+fn pest_parse(rule: Rule, text: &str) -> Result<Pairs<'_, Rule>, pest::error::Error<Rule>> {
+    crate::stack::for_nesting(crate::source::MAX_NESTING, || {
+        NetworkParser::parse(rule, text)
+    })
+}
+
 /// Parses one piece of a resynchronised invocation with `rule` (an `*_only` rule, which
 /// also requires the end of the input), giving its `inner` pair.
 fn parse_piece(
@@ -806,7 +819,7 @@ fn parse_piece(
     inner: Rule,
     text: &str,
 ) -> Result<Option<Pair<'_, Rule>>, Box<pest::error::Error<Rule>>> {
-    let mut pairs = NetworkParser::parse(rule, text)?;
+    let mut pairs = pest_parse(rule, text)?;
     Ok(pairs
         .next()
         .and_then(|p| p.into_inner().find(|c| c.as_rule() == inner)))
@@ -829,7 +842,7 @@ fn resync_net(src: &Source, cx: &Ctxt, first: usize, last: usize) -> Option<Net>
     }
     let head_range = piece_range(src, first, open - 1);
     let head_text = src.snippet(&head_range);
-    let mut pairs = NetworkParser::parse(Rule::net_head_only, head_text).ok()?;
+    let mut pairs = pest_parse(Rule::net_head_only, head_text).ok()?;
     let head_builder = Builder {
         cx,
         src,

@@ -11,9 +11,10 @@ use std::ops::Range;
 
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 
-/// Brackets nested deeper than this are refused before parsing: every later pass recurses
-/// over the nesting, and no sensible network comes close.
-pub const MAX_NESTING: usize = 64;
+/// Brackets nested deeper than this are refused before parsing. The parser recurses once
+/// per bracket, with stack reserved for this depth (`stack::for_nesting`); no sensible
+/// network comes close.
+pub const MAX_NESTING: usize = 1024;
 
 /// One token of the flattened text.
 #[derive(Clone, Debug)]

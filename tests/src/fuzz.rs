@@ -538,7 +538,8 @@ fn mutate(tokens: &mut Vec<String>, rng: &mut NetRng) -> &'static str {
                     t
                 }
                 1 => format!("let c0 = {x}{};", format!(" + {x}").repeat(k)),
-                2 => format!("let c0 = {}{x}{};", "(-".repeat(k / 4), ")".repeat(k / 4)),
+                // Up to 900 brackets deep, within the documented 1024.
+                2 => format!("let c0 = {}{x}{};", "(-".repeat(k * 3 / 4), ")".repeat(k * 3 / 4)),
                 _ => {
                     // Up to 14 levels, 2^14 copies when inlined: issue 9 defect 5 (fixed
                     // in 713c79f) took over 16 GB here; now the front end refuses it.

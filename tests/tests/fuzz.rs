@@ -46,18 +46,11 @@ const SLOW: Duration = Duration::from_secs(2);
 /// its predicate match nothing, which the summary shows (a count of 0).
 type Known = (&'static str, fn(&Case, &str) -> bool);
 
-/// The known, not-yet-fixed defects of issue 9 that the oracles can see. Defects 2, 3, 5,
-/// 9, 10 and 11 had predicates here until their fixes landed (cc360dd, 713c79f, a68c8ed,
-/// fe529d2); the fuzzer now fails on any of them.
-const KNOWN: &[Known] = &[(
-    "issue 9 defect 12: undocumented parser limits (an expression of more than 512 \
-     parts, brackets nested more than 64 deep) refuse valid nets",
-    |case, failure| {
-        case.mutations.is_empty()
-            && failure.starts_with("a valid net is rejected")
-            && (failure.contains("expression is too long") || failure.contains("nested more than"))
-    },
-)];
+/// The known, not-yet-fixed defects that the oracles can see: none. Issue 9's defects 2,
+/// 3, 5, 9, 10, 11 and 12 had predicates here until their fixes landed (cc360dd, 713c79f,
+/// a68c8ed, fe529d2, and the parser without expression limits); the fuzzer now fails on
+/// any of them.
+const KNOWN: &[Known] = &[];
 
 /// A net accepted with an attribute the macro does not know goes on the struct (SPEC §2),
 /// and rustc refuses it there, at the user's attribute (`#[inline]` on a struct, an

@@ -160,6 +160,29 @@ impl<'a> ExprChecker<'a> {
     }
 
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Option<Typed> {
+        crate::stack::deep(|| self.chain(e))
+    }
+
+    fn chain(&mut self, e: &ast::Expr) -> Option<Typed> {
+        // The left operands of a chain such as `a + b + c + ...` are walked in a loop, so
+        // a long sum costs no stack; the rest recurses on stack segments (`stack::deep`).
+        let mut spine = Vec::new();
+        let mut first = e;
+        while let AstKind::Binary(_, a, _) = &first.kind {
+            spine.push(first);
+            first = a;
+        }
+        let mut left = self.operand(first);
+        for node in spine.into_iter().rev() {
+            if let AstKind::Binary(op, a, b) = &node.kind {
+                left = self.binary(node, *op, a, left, b);
+            }
+        }
+        left
+    }
+
+    /// An expression whose top is not a binary operator.
+    fn operand(&mut self, e: &ast::Expr) -> Option<Typed> {
         match &e.kind {
             AstKind::Num(n) => {
                 let v = number(self.cx, n)?;
@@ -170,17 +193,19 @@ impl<'a> ExprChecker<'a> {
                 let a = self.expr(a)?;
                 Some(self.node(ExprKind::Neg(Box::new(a.e)), a.sh))
             }
-            AstKind::Binary(op, a, b) => self.binary(e, *op, a, b),
+            AstKind::Binary(..) => self.expr(e),
             AstKind::Call(name, args) => self.call(e, name, args),
             AstKind::Index(a, idx) => self.index(a, idx),
         }
     }
 
+    /// `a op b`, where `a` is already checked (as `ta`).
     fn binary(
         &mut self,
         e: &ast::Expr,
         op: ast::BinOp,
         a: &ast::Expr,
+        ta: Option<Typed>,
         b: &ast::Expr,
     ) -> Option<Typed> {
         if op == ast::BinOp::MatMul && self.in_fn() {
@@ -190,9 +215,9 @@ impl<'a> ExprChecker<'a> {
                 &e.span,
                 "`@` cannot appear in a `fn` body: a `fn` is applied to one scalar at a time; use `*`",
             );
-            return self.only_check([a, b]);
+            return self.only_check([b]);
         }
-        let (ta, tb) = (self.expr(a), self.expr(b));
+        let tb = self.expr(b);
         let (ta, tb) = (ta?, tb?);
         let sh = match op {
             ast::BinOp::MatMul => self.matmul_shape(e, a, b, ta.sh, tb.sh)?,

@@ -395,9 +395,12 @@ fn measure_fns(cx: &Ctxt, fns: &mut [FnEntry], first_new: usize) {
 }
 
 /// The nodes and depth of `e` with every user `fn` call inlined; arguments of the `fn`
-/// being measured count nothing. Recurses over the body as written, which the parser's
-/// nesting bound bounds.
+/// being measured count nothing. Recurses over the body as written.
 fn expansion(fns: &[FnEntry], e: &model::Expr) -> (u64, u64) {
+    crate::stack::deep(|| expansion_here(fns, e))
+}
+
+fn expansion_here(fns: &[FnEntry], e: &model::Expr) -> (u64, u64) {
     use model::ExprKind as K;
     let children = |es: &mut dyn Iterator<Item = &model::Expr>| {
         es.map(|c| expansion(fns, c))
