@@ -58,6 +58,50 @@ pub struct Bodies {
     pub reinit: TokenStream,
     /// The rustdoc of `backward`.
     pub backward_doc: String,
+    /// The batched methods.
+    pub batch: BatchBodies,
+}
+
+/// One batched method's code: what the samples share, then each chunk of samples
+/// `__xs` (and `__ts`), then the shared gradient terms.
+#[derive(Debug)]
+pub struct Batched {
+    /// The statements computing what the samples share, once.
+    pub shared: TokenStream,
+    /// The statements computing one chunk.
+    pub stmts: TokenStream,
+    /// The gradient terms the samples share, added once for the batch.
+    pub after: TokenStream,
+    /// Sample `__b`'s result, read after `stmts`: its output, or its loss.
+    pub value: TokenStream,
+    /// Bytes of the buffers the statements declare.
+    pub stack: usize,
+}
+
+/// `forward_batch`, `loss_batch` and `backward_batch`: chunks of samples through
+/// matrix–matrix kernels, or (where a method is `None`) one sample at a time.
+#[derive(Debug)]
+pub struct BatchBodies {
+    /// Samples per chunk; 1 when every method runs per sample.
+    pub chunk: usize,
+    /// `forward_batch`.
+    pub forward: Option<Batched>,
+    /// `loss_batch`.
+    pub loss: Option<Batched>,
+    /// `backward_batch`.
+    pub backward: Option<Batched>,
+}
+
+impl BatchBodies {
+    /// Every batched method runs the per-sample code for each sample.
+    pub fn per_sample() -> Self {
+        Self {
+            chunk: 1,
+            forward: None,
+            loss: None,
+            backward: None,
+        }
+    }
 }
 
 impl Bodies {
@@ -73,6 +117,7 @@ impl Bodies {
             input_gradient: never.clone(),
             reinit: never,
             backward_doc: " Adds `∂L/∂θ` to `grad` and returns the loss `L`.".into(),
+            batch: BatchBodies::per_sample(),
         }
     }
 }
@@ -236,48 +281,13 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
     } = bodies;
     let forward_doc = &api.forward_doc;
     let has_target = api.target.is_some();
-    let (t_param, t_arg, ts_param) = if has_target {
-        (quote!(t: &#tgt_ty,), quote!(t,), quote!(ts: &[#tgt_ty],))
+    let (t_param, t_arg) = if has_target {
+        (quote!(t: &#tgt_ty,), quote!(t,))
     } else {
-        (quote!(), quote!(&(),), quote!())
+        (quote!(), quote!(&(),))
     };
-    let batch = if has_target {
-        quote!(<Self as ::chainrule::Network>::backward_batch(
-            self, xs, ts, grad
-        ))
-    } else {
-        quote! {
-            if xs.is_empty() {
-                return 0.0;
-            }
-            let scale = #one / (xs.len() as #t_ty);
-            let mut total = 0.0;
-            for x in xs {
-                total += <Self as ::chainrule::Network>::backward_scaled(self, x, &(), scale, grad);
-            }
-            total * scale
-        }
-    };
-    let loss_batch = if has_target {
-        quote! {
-            pub fn loss_batch(&self, xs: &[#in_ty], ts: &[#tgt_ty]) -> #t_ty {
-                <Self as ::chainrule::Network>::loss_batch(self, xs, ts)
-            }
-        }
-    } else {
-        quote! {
-            pub fn loss_batch(&self, xs: &[#in_ty]) -> #t_ty {
-                if xs.is_empty() {
-                    return 0.0;
-                }
-                let mut total = 0.0;
-                for x in xs {
-                    total += Self::loss(self, x);
-                }
-                total / (xs.len() as #t_ty)
-            }
-        }
-    };
+    let batch = batch_methods(api, types, one, &bodies.batch);
+    let chunk = lit(bodies.batch.chunk);
     let allow = allow_lints();
     quote! {
         #allow
@@ -286,6 +296,9 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
             pub const PARAMS: ::core::primitive::usize = #params_total;
             /// Each parameter's name and shape, in declaration order.
             pub const LAYOUT: &'static [::chainrule::ParamInfo] = &[#(#layout),*];
+            /// Samples the batched methods run at once through matrix–matrix kernels; 1
+            /// when they run the per-sample code for each sample.
+            pub const CHUNK: ::core::primitive::usize = #chunk;
 
             /// A net with every parameter zero, also the starting value of a gradient.
             pub fn zeros() -> Self {
@@ -341,29 +354,199 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
                 #input_gradient
             }
 
-            /// Writes `forward` of each input to the matching slot of `ys`; allocates
-            /// nothing.
-            ///
-            /// # Panics
-            /// If `xs` and `ys` differ in length.
-            pub fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty]) {
-                <Self as ::chainrule::Network>::forward_batch(self, xs, ys)
-            }
+            #batch
+        }
+    }
+}
 
-            /// The mean loss over the batch; zero for an empty batch. Allocates nothing.
-            ///
-            /// # Panics
-            /// If the batch has more inputs than targets or the other way round.
-            #loss_batch
-
-            /// Adds the gradient of the mean loss over the batch to `grad` and returns that
-            /// mean; allocates nothing. An empty batch adds nothing and returns zero.
-            ///
-            /// # Panics
-            /// If the batch has more inputs than targets or the other way round.
-            pub fn backward_batch(&self, xs: &[#in_ty], #ts_param grad: &mut Self) -> #t_ty {
-                #batch
+/// The batched methods: `forward_batch`, `loss_batch`, `backward_batch`, and the private
+/// sums the `Network` implementation also calls.
+fn batch_methods(api: &Api, types: &Types, one: &Literal, batch: &BatchBodies) -> TokenStream {
+    let Types {
+        scalar: t_ty,
+        input: in_ty,
+        target: tgt_ty,
+        output: out_ty,
+    } = types;
+    let has_target = api.target.is_some();
+    let (ts_param, ts_arg) = if has_target {
+        (quote!(ts: &[#tgt_ty],), quote!(ts,))
+    } else {
+        (quote!(), quote!())
+    };
+    let c = lit(batch.chunk);
+    let prelude = quote! {
+        #[allow(unused_imports)]
+        use ::chainrule::__private::prelude::*;
+    };
+    // The chunks of the batch, with the samples' targets where the net has them.
+    let chunks = if has_target {
+        quote!((__xs, __ts) in xs.chunks(#c).zip(ts.chunks(#c)))
+    } else {
+        quote!(__xs in xs.chunks(#c))
+    };
+    let samples = if has_target {
+        quote!((x, t) in xs.iter().zip(ts))
+    } else {
+        quote!(x in xs)
+    };
+    let (t_arg, t_loss) = if has_target {
+        (quote!(t,), quote!(, t))
+    } else {
+        (quote!(&(),), quote!())
+    };
+    let doc = |b: &Option<Batched>| match b {
+        Some(b) => format!(
+            " Runs chunks of {} samples through matrix–matrix kernels, with {} bytes of buffers on the stack.",
+            batch.chunk, b.stack
+        ),
+        None => " Runs the per-sample code for each sample.".to_string(),
+    };
+    let (forward_doc, loss_doc, backward_doc) =
+        (doc(&batch.forward), doc(&batch.loss), doc(&batch.backward));
+    let forward = match &batch.forward {
+        Some(Batched {
+            shared,
+            stmts,
+            value,
+            ..
+        }) => quote! {
+            #prelude
+            #shared
+            for (__xs, __ys) in xs.chunks(#c).zip(ys.chunks_mut(#c)) {
+                let __n = __xs.len();
+                #stmts
+                for __b in 0..__n {
+                    __ys[__b] = #value;
+                }
             }
+        },
+        None => quote! {
+            for (x, y) in xs.iter().zip(ys.iter_mut()) {
+                *y = Self::forward(self, x);
+            }
+        },
+    };
+    let loss_sum = match &batch.loss {
+        Some(Batched {
+            shared,
+            stmts,
+            after,
+            value,
+            ..
+        }) => quote! {
+            #prelude
+            #shared
+            for #chunks {
+                let __n = __xs.len();
+                #stmts
+                for __b in 0..__n {
+                    __total += (#value) as ::core::primitive::f64;
+                }
+            }
+            #after
+        },
+        None => quote! {
+            for #samples {
+                __total += Self::loss(self, x #t_loss) as ::core::primitive::f64;
+            }
+        },
+    };
+    let backward_sum = match &batch.backward {
+        Some(Batched {
+            shared,
+            stmts,
+            after,
+            value,
+            ..
+        }) => quote! {
+            #prelude
+            #shared
+            for #chunks {
+                let __n = __xs.len();
+                #stmts
+                for __b in 0..__n {
+                    __total += (#value) as ::core::primitive::f64;
+                }
+            }
+            #after
+        },
+        None => quote! {
+            for #samples {
+                __total += <Self as ::chainrule::Network>::backward_scaled(self, x, #t_arg scale, grad)
+                    as ::core::primitive::f64;
+            }
+        },
+    };
+    let check_ts = |method: &str| {
+        let message = format!("{method}: {{}} inputs but {{}} targets");
+        has_target
+            .then(|| quote!(::core::assert_eq!(xs.len(), ts.len(), #message, xs.len(), ts.len());))
+    };
+    let (check_loss, check_backward) = (check_ts("loss_batch"), check_ts("backward_batch"));
+    quote! {
+        #[doc = " Writes `forward` of each input to the matching slot of `ys`; allocates"]
+        #[doc = " nothing."]
+        #[doc = ""]
+        #[doc = #forward_doc]
+        #[doc = ""]
+        #[doc = " # Panics"]
+        #[doc = " If `xs` and `ys` differ in length."]
+        pub fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty]) {
+            ::core::assert_eq!(
+                xs.len(),
+                ys.len(),
+                "forward_batch: {} inputs but {} output slots",
+                xs.len(),
+                ys.len()
+            );
+            #forward
+        }
+
+        #[doc = " The mean loss over the batch; zero for an empty batch. Allocates nothing."]
+        #[doc = ""]
+        #[doc = #loss_doc]
+        #[doc = ""]
+        #[doc = " # Panics"]
+        #[doc = " If the batch has more inputs than targets or the other way round."]
+        pub fn loss_batch(&self, xs: &[#in_ty], #ts_param) -> #t_ty {
+            #check_loss
+            if xs.is_empty() {
+                return 0.0;
+            }
+            (Self::__loss_sum(self, xs, #ts_arg) / (xs.len() as ::core::primitive::f64)) as #t_ty
+        }
+
+        #[doc = " Adds the gradient of the mean loss over the batch to `grad` and returns that"]
+        #[doc = " mean; allocates nothing. An empty batch adds nothing and returns zero."]
+        #[doc = ""]
+        #[doc = #backward_doc]
+        #[doc = ""]
+        #[doc = " # Panics"]
+        #[doc = " If the batch has more inputs than targets or the other way round."]
+        pub fn backward_batch(&self, xs: &[#in_ty], #ts_param grad: &mut Self) -> #t_ty {
+            #check_backward
+            if xs.is_empty() {
+                return 0.0;
+            }
+            let scale = #one / (xs.len() as #t_ty);
+            Self::__backward_sum(self, xs, #ts_arg scale, grad) * scale
+        }
+
+        /// The sum of the losses of the samples, added in `f64` so a large batch of `f32`
+        /// losses keeps its precision.
+        fn __loss_sum(&self, xs: &[#in_ty], #ts_param) -> ::core::primitive::f64 {
+            let mut __total: ::core::primitive::f64 = 0.0;
+            #loss_sum
+            __total
+        }
+
+        /// Adds `scale · Σ ∂loss/∂θ` over the samples to `grad` and returns the sum of
+        /// their losses.
+        fn __backward_sum(&self, xs: &[#in_ty], #ts_param scale: #t_ty, grad: &mut Self) -> #t_ty {
+            let mut __total: ::core::primitive::f64 = 0.0;
+            #backward_sum
+            __total as #t_ty
         }
     }
 }
@@ -385,6 +568,26 @@ fn network_impl(api: &Api, types: &Types, backward: &TokenStream) -> TokenStream
     } else {
         quote!(Self::input_gradient(self, x))
     };
+    // A net without a target takes `ts: &[()]` here, of the batch's length.
+    let check_lengths = |method: &str| {
+        let message = format!("{method}: {{}} inputs but {{}} targets");
+        quote!(::core::assert_eq!(xs.len(), ts.len(), #message, xs.len(), ts.len());)
+    };
+    let (loss_batch_in_trait, backward_batch_in_trait, ts_arg) = if api.target.is_some() {
+        (
+            quote!(Self::loss_batch(self, xs, ts)),
+            quote!(Self::backward_batch(self, xs, ts, grad)),
+            quote!(ts,),
+        )
+    } else {
+        let (lc, bc) = (check_lengths("loss_batch"), check_lengths("backward_batch"));
+        (
+            quote!(#lc Self::loss_batch(self, xs)),
+            quote!(#bc Self::backward_batch(self, xs, grad)),
+            quote!(),
+        )
+    };
+    let check_lengths = check_lengths("backward_batch");
 
     let allow = allow_lints();
     quote! {
@@ -397,6 +600,7 @@ fn network_impl(api: &Api, types: &Types, backward: &TokenStream) -> TokenStream
             const NAME: &'static ::core::primitive::str = #name_str;
             const PARAMS: ::core::primitive::usize = #params_total;
             const LAYOUT: &'static [::chainrule::ParamInfo] = Self::LAYOUT;
+            const CHUNK: ::core::primitive::usize = Self::CHUNK;
 
             fn zeros() -> Self {
                 Self::zeros()
@@ -434,6 +638,25 @@ fn network_impl(api: &Api, types: &Types, backward: &TokenStream) -> TokenStream
             #[inline]
             fn input_gradient(&self, x: &#in_ty, t: &#tgt_ty) -> #in_ty {
                 #input_gradient_in_trait
+            }
+            fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty]) {
+                Self::forward_batch(self, xs, ys)
+            }
+            fn loss_batch(&self, xs: &[#in_ty], ts: &[#tgt_ty]) -> #t_ty {
+                #loss_batch_in_trait
+            }
+            fn backward_batch_scaled(
+                &self,
+                xs: &[#in_ty],
+                ts: &[#tgt_ty],
+                scale: #t_ty,
+                grad: &mut Self,
+            ) -> #t_ty {
+                #check_lengths
+                Self::__backward_sum(self, xs, #ts_arg scale, grad)
+            }
+            fn backward_batch(&self, xs: &[#in_ty], ts: &[#tgt_ty], grad: &mut Self) -> #t_ty {
+                #backward_batch_in_trait
             }
         }
     }

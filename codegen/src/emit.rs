@@ -39,6 +39,40 @@ impl Ix {
 /// An emitted expression.
 type Expr = print::Expr<TokenStream>;
 
+/// How a batched method runs: over chunks of samples, `__xs` (and `__ts`) of `__n` samples,
+/// `__n` at most `chunk`. A node that depends on the input or the target holds one value
+/// per sample (`v_h[__b]`); every other node is computed once per chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    /// Per node: whether its value differs between the samples.
+    pub batched: &'a [bool],
+    /// The most samples in one chunk: the length of every per-sample buffer.
+    pub chunk: usize,
+}
+
+impl Batch<'_> {
+    /// Which nodes of `g` differ between samples: the input, the target, and everything
+    /// computed from them.
+    pub fn batched(g: &Graph) -> Vec<bool> {
+        let mut batched = vec![false; g.len()];
+        for id in g.ids() {
+            let op = g.op(id);
+            batched[id.index()] =
+                matches!(op, Op::Input | Op::Target) || op.children().any(|c| batched[c.index()]);
+        }
+        batched
+    }
+}
+
+/// Where a product kernel adds its result.
+#[derive(Clone, Copy)]
+enum Dst<'i> {
+    /// A stored node's buffer.
+    Local(Id, &'i Ident),
+    /// A parameter's gradient, `grad.<param>`.
+    Grad(&'i Ident),
+}
+
 /// Emits methods of one net.
 #[derive(Debug)]
 pub struct Emitter<'a> {
@@ -47,6 +81,7 @@ pub struct Emitter<'a> {
     plan: &'a Plan,
     names: Vec<Option<Ident>>,
     scalar_ty: TokenStream,
+    batch: Option<Batch<'a>>,
 }
 
 impl<'a> Emitter<'a> {
@@ -64,7 +99,21 @@ impl<'a> Emitter<'a> {
             plan,
             names,
             scalar_ty,
+            batch: None,
         }
+    }
+
+    /// The same emitter for a batched method over chunks of samples.
+    pub fn batched(self, batch: Batch<'a>) -> Self {
+        Self {
+            batch: Some(batch),
+            ..self
+        }
+    }
+
+    /// Whether a node holds one value per sample in this method.
+    fn per_sample(&self, id: Id) -> bool {
+        self.batch.is_some_and(|b| b.batched[id.index()])
     }
 
     /// The Rust type of a shape.
@@ -129,15 +178,22 @@ impl<'a> Emitter<'a> {
         format_ident!("{}", self.net.params[p as usize].name)
     }
 
-    /// A reference to a node's whole array, for kernels.
+    /// A reference to a node's whole array, for kernels; in a batched method, the current
+    /// sample's.
     fn array(&self, id: Id) -> TokenStream {
         match self.g.op(id) {
             Op::Param(p) => {
                 let f = self.field(p);
                 quote!(&self.#f)
             }
+            Op::Input if self.batch.is_some() => quote!(&__xs[__b]),
+            Op::Target if self.batch.is_some() => quote!(&__ts[__b]),
             Op::Input => quote!(x),
             Op::Target => quote!(t),
+            _ if self.per_sample(id) => {
+                let n = self.name(id);
+                quote!(&#n[__b])
+            }
             _ => {
                 let n = self.name(id);
                 quote!(&#n)
@@ -145,17 +201,36 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// A node's whole value, for returning it.
+    /// The rows of a per-sample node over the chunk, one sample per row, for the
+    /// matrix–matrix kernels.
+    fn rows(&self, id: Id) -> TokenStream {
+        match self.g.op(id) {
+            Op::Input => quote!(__xs),
+            Op::Target => quote!(__ts),
+            _ => {
+                let n = self.name(id);
+                quote!(&#n[..__n])
+            }
+        }
+    }
+
+    /// A node's whole value, for returning it; in a batched method, the current sample's.
     pub fn value(&self, id: Id) -> TokenStream {
         match self.g.op(id) {
             Op::Param(p) => {
                 let f = self.field(p);
                 quote!(self.#f)
             }
+            Op::Input if self.batch.is_some() => quote!(__xs[__b]),
+            Op::Target if self.batch.is_some() => quote!(__ts[__b]),
             Op::Input => quote!(*x),
             Op::Target => quote!(*t),
             Op::Seed => quote!(scale),
             Op::Const(bits) => self.literal(f64::from_bits(bits)).text,
+            _ if self.per_sample(id) => {
+                let n = self.name(id);
+                quote!(#n[__b])
+            }
             _ => {
                 let n = self.name(id);
                 quote!(#n)
@@ -173,6 +248,11 @@ impl<'a> Emitter<'a> {
         };
         match self.plan.place[id.index()] {
             Place::Leaf => self.leaf(node.op, ix),
+            Place::Let if self.per_sample(id) => {
+                let n = self.name(id);
+                let s = Self::index_suffix(ix);
+                Expr::atom(quote!(#n[__b] #s))
+            }
             Place::Let => {
                 let n = self.name(id);
                 let s = Self::index_suffix(ix);
@@ -189,6 +269,8 @@ impl<'a> Emitter<'a> {
                 let f = self.field(p);
                 Expr::atom(quote!(self.#f #s))
             }
+            Op::Input if self.batch.is_some() => Expr::atom(quote!(__xs[__b] #s)),
+            Op::Target if self.batch.is_some() => Expr::atom(quote!(__ts[__b] #s)),
             Op::Input if ix.is_empty() => Expr::new(quote!(*x), P_NEG),
             Op::Target if ix.is_empty() => Expr::new(quote!(*t), P_NEG),
             Op::Input => Expr::atom(quote!(x #s)),
@@ -367,6 +449,56 @@ impl<'a> Emitter<'a> {
         quote!(#f(#a, #b, #dst);)
     }
 
+    /// A product added into `dst`. In a batched method, per-sample rows times a matrix the
+    /// chunk shares run as one matrix–matrix kernel (`Z += X Wᵀ`, `Z += X W`), and so do the
+    /// outer products of a weight gradient (`G += Uᵀ V`); any other product runs per sample.
+    fn product(&self, id: Id, dst: Dst) -> TokenStream {
+        if self.batch.is_none() {
+            let dst = match dst {
+                Dst::Local(_, name) => quote!(&mut #name),
+                Dst::Grad(f) => quote!(&mut grad.#f),
+            };
+            return self.kernel(id, dst);
+        }
+        if let Some(call) = self.matrix_kernel(id, dst) {
+            return call;
+        }
+        // A gradient takes every sample's term, even one the samples share.
+        let (dst, looped) = match dst {
+            Dst::Local(d, name) if self.per_sample(d) => (quote!(&mut #name[__b]), true),
+            Dst::Local(_, name) => (quote!(&mut #name), false),
+            Dst::Grad(f) => (quote!(&mut grad.#f), true),
+        };
+        let k = self.kernel(id, dst);
+        if looped {
+            quote!(for __b in 0..__n { #k })
+        } else {
+            k
+        }
+    }
+
+    /// The matrix–matrix kernel computing a product for the whole chunk, where there is one.
+    fn matrix_kernel(&self, id: Id, dst: Dst) -> Option<TokenStream> {
+        let shared = |m: Id| !self.per_sample(m) && self.is_array(m);
+        let (f, a, b) = match (self.g.op(id), dst) {
+            (Op::MatVec(w, x), Dst::Local(d, _)) if self.per_sample(d) && shared(w) => {
+                (quote!(gemm_nt_acc), self.rows(x), self.array(w))
+            }
+            (Op::VecMat(x, w), Dst::Local(d, _)) if self.per_sample(d) && shared(w) => {
+                (quote!(gemm_nn_acc), self.rows(x), self.array(w))
+            }
+            (Op::Outer(u, v), Dst::Grad(_)) if self.per_sample(u) && self.per_sample(v) => {
+                (quote!(gemm_tn_acc), self.rows(u), self.rows(v))
+            }
+            _ => return None,
+        };
+        let dst = match dst {
+            Dst::Local(_, name) => quote!(&mut #name[..__n]),
+            Dst::Grad(f) => quote!(&mut grad.#f),
+        };
+        Some(quote!(#f(#a, #b, #dst);))
+    }
+
     /// A loop nest over a shape, or literal indices when unrolled; `body` makes one
     /// element's statement.
     fn for_each(&self, shape: Shape, body: impl Fn(&[Ix]) -> TokenStream) -> TokenStream {
@@ -391,6 +523,11 @@ impl<'a> Emitter<'a> {
 
     /// The statements computing a stored node.
     pub fn store(&self, id: Id) -> TokenStream {
+        if let Some(batch) = self.batch
+            && batch.batched[id.index()]
+        {
+            return self.store_rows(id, batch.chunk);
+        }
         let node = self.g.node(id);
         let name = self.name(id);
         let ty = self.ty(node.shape);
@@ -416,7 +553,7 @@ impl<'a> Emitter<'a> {
             };
             let adds = products
                 .iter()
-                .map(|t| self.kernel(t.id, quote!(&mut #name)));
+                .map(|t| self.product(t.id, Dst::Local(id, name)));
             return quote!(#start #(#adds)*);
         }
         match node.op {
@@ -430,7 +567,7 @@ impl<'a> Emitter<'a> {
                 quote!(let mut #name: #ty = #zero; #f(#a, &mut #name);)
             }
             op if is_product(op) && !self.plan.unrolled => {
-                let k = self.kernel(id, quote!(&mut #name));
+                let k = self.product(id, Dst::Local(id, name));
                 quote!(let mut #name: #ty = #zero; #k)
             }
             Op::Sum(a) if !self.plan.unrolled => {
@@ -454,6 +591,59 @@ impl<'a> Emitter<'a> {
                 quote!(let mut #name: #ty = #zero; #fill)
             }
         }
+    }
+
+    /// The statements computing a node that holds one value per sample: a buffer of
+    /// `chunk` values filled one sample at a time, except for the products that run as
+    /// one matrix–matrix kernel over the chunk.
+    fn store_rows(&self, id: Id, chunk: usize) -> TokenStream {
+        let node = self.g.node(id);
+        let name = self.name(id);
+        let (ty, zero, chunk) = (self.ty(node.shape), self.zero(node.shape), lit(chunk));
+        let decl = quote!(let mut #name: [#ty; #chunk] = [#zero; #chunk];);
+        let each_sample = |body: TokenStream| quote!(for __b in 0..__n { #body });
+        let fill = |elem: &dyn Fn(&[Ix]) -> Expr| {
+            each_sample(self.for_each(node.shape, |ix| {
+                let e = elem(ix).text;
+                let s = Self::index_suffix(ix);
+                quote!(#name[__b] #s = #e;)
+            }))
+        };
+        if let Some(terms) = &self.plan.groups[id.index()] {
+            let (products, rest): (Vec<Term>, Vec<Term>) = terms
+                .iter()
+                .partition(|t| self.plan.place[t.id.index()] == Place::Absorbed);
+            let start = match rest.as_slice() {
+                [] => quote!(),
+                [t] if !t.negated && self.is_array(t.id) && self.g.shape(t.id) == node.shape => {
+                    let v = self.value(t.id);
+                    each_sample(quote!(#name[__b] = #v;))
+                }
+                _ => fill(&|ix| self.signed_sum(&rest, ix)),
+            };
+            let adds = products
+                .iter()
+                .map(|t| self.product(t.id, Dst::Local(id, name)));
+            return quote!(#decl #start #(#adds)*);
+        }
+        let body = match node.op {
+            Op::Softmax(a) | Op::LogSoftmax(a) => {
+                let f = if matches!(node.op, Op::Softmax(_)) {
+                    quote!(softmax)
+                } else {
+                    quote!(log_softmax)
+                };
+                let a = self.array(a);
+                each_sample(quote!(#f(#a, &mut #name[__b]);))
+            }
+            op if is_product(op) => self.product(id, Dst::Local(id, name)),
+            Op::Sum(a) => {
+                let e = self.reduction(a);
+                each_sample(quote!(#name[__b] = #e;))
+            }
+            _ => fill(&|ix| self.compute(id, ix)),
+        };
+        quote!(#decl #body)
     }
 
     /// True for a node that is an array in memory: a tensor leaf or a stored node.
@@ -507,28 +697,76 @@ impl<'a> Emitter<'a> {
     /// The statements adding `Σ terms` into `grad.<param>`: products through their kernel,
     /// the rest in one fused loop.
     pub fn sink(&self, param: usize, terms: &[Id]) -> TokenStream {
+        let (each, shared) = self.sink_parts(param, terms);
+        quote!(#each #shared)
+    }
+
+    /// [`Emitter::sink`] in two parts: what each chunk adds, and (in a batched method) the
+    /// terms the samples share, added once for the whole batch, times its length.
+    fn sink_parts(&self, param: usize, terms: &[Id]) -> (TokenStream, TokenStream) {
         let field = format_ident!("{}", self.net.params[param].name);
         let shape = self.net.params[param].shape;
         let (products, rest): (Vec<Id>, Vec<Id>) = terms
             .iter()
             .partition(|t| self.plan.place[t.index()] == Place::Absorbed);
-        let kernels = products
-            .iter()
-            .map(|t| self.kernel(*t, quote!(&mut grad.#field)));
-        let rest: Vec<Term> = rest
+        let kernels = products.iter().map(|t| self.product(*t, Dst::Grad(&field)));
+        // In a batched method, every sample adds its own terms, and the terms the samples
+        // share (a weight penalty's) are added once, times the chunk's length.
+        let (rows, shared): (Vec<Term>, Vec<Term>) = rest
             .into_iter()
             .map(|id| Term { id, negated: false })
-            .collect();
-        let adds = if rest.is_empty() {
-            quote!()
-        } else {
+            .partition(|t| self.batch.is_none() || self.per_sample(t.id));
+        let add = |terms: &[Term], times: Option<Expr>| {
             self.for_each(shape, |ix| {
-                let e = self.signed_sum(&rest, ix).text;
+                let mut e = self.signed_sum(terms, ix);
+                if let Some(n) = &times {
+                    e = binop(n.clone(), quote!(*), e, P_MUL);
+                }
+                let e = e.text;
                 let s = Self::index_suffix(ix);
                 quote!(grad.#field #s += #e;)
             })
         };
-        quote!(#(#kernels)* #adds)
+        let rows = match (rows.is_empty(), self.batch) {
+            (true, _) => quote!(),
+            (false, Some(_)) => {
+                let adds = add(&rows, None);
+                quote!(for __b in 0..__n { #adds })
+            }
+            (false, None) => add(&rows, None),
+        };
+        let shared = if shared.is_empty() {
+            quote!()
+        } else {
+            let ty = &self.scalar_ty;
+            add(&shared, Some(Expr::atom(quote!((xs.len() as #ty)))))
+        };
+        (quote!(#(#kernels)* #rows), shared)
+    }
+
+    /// The body of a batched method in three parts: what the samples share, computed
+    /// once before the chunks; what each chunk computes; and the shared gradient terms,
+    /// added once after the chunks. Then sample `__b`'s returned value.
+    pub fn body_batched(&self, spec: &MethodSpec) -> [TokenStream; 4] {
+        let (mut shared, mut each, mut after) =
+            (TokenStream::new(), TokenStream::new(), TokenStream::new());
+        for step in &self.plan.steps {
+            match step {
+                Step::Store(id) if self.per_sample(*id) => each.extend(self.store(*id)),
+                Step::Store(id) => shared.extend(self.store(*id)),
+                Step::Sink { param, terms } => {
+                    let (e, s) = self.sink_parts(*param, terms);
+                    each.extend(e);
+                    after.extend(s);
+                }
+            }
+        }
+        let value = spec
+            .returns
+            .first()
+            .map(|r| self.value(*r))
+            .unwrap_or_default();
+        [shared, each, after, value]
     }
 
     /// The body of a method: its planned statements, then the returned values.

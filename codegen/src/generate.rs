@@ -1,7 +1,7 @@
 //! Everything `network!` generates for one checked net: the struct, its inherent methods and
 //! its `chainrule::Network` implementation (SPEC §3).
 
-use chainrule_grammar::model::{Init, Net, Shape, Stub, Sym};
+use chainrule_grammar::model::{Init, Net, Scalar, Shape, Stub, Sym};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use crate::diff::{Adjoints, differentiate, sum_terms};
 use crate::docs;
-use crate::emit::{Emitter, lit, zero_of};
+use crate::emit::{Batch, Emitter, lit, zero_of};
 use crate::ir::{Graph, Id};
-use crate::lower::lower;
+use crate::lower::{Lowered, lower};
 use crate::naming::{Role, roles};
-use crate::plan::{MethodSpec, Plan, Sink, cost, plan};
+use crate::plan::{MethodSpec, Place, Plan, Sink, cost, plan};
 
 /// The code of one net.
 pub fn generate(net: &Net) -> TokenStream {
@@ -95,6 +95,13 @@ pub fn generate(net: &Net) -> TokenStream {
     let forward_body = body(&forward, &plan_of(&forward), &forward_roles);
     let loss_body = body(&loss, &plan_of(&loss), &forward_roles);
     let backward_body = body(&backward, &backward_plan, &backward_roles);
+    let batched = batched_bodies(
+        net,
+        &low,
+        [&forward, &loss, &backward],
+        [&forward_roles, &forward_roles, &backward_roles],
+        unrolled,
+    );
     let input_gradient_body = if input_gradient.returns.is_empty() {
         // The loss does not depend on the input.
         let z = zero_of(net.scalar, net.input.shape);
@@ -111,8 +118,85 @@ pub fn generate(net: &Net) -> TokenStream {
             input_gradient: input_gradient_body,
             reinit: reinit(net),
             backward_doc,
+            batch: batched,
         },
     )
+}
+
+/// Per-sample bytes of a batched method's buffers above which it runs one sample at a
+/// time: a chunk of at least [`TILE_ROWS`] samples must fit in [`CHUNK_STACK`].
+const CHUNK_STACK: usize = 256 * 1024;
+/// The most samples in one chunk by default: enough for the matrix–matrix kernels to run
+/// near the machine's peak (measured in `BENCHMARKS.md`), few enough for the stack.
+const DEFAULT_CHUNK: usize = 64;
+/// Rows of the kernels' register tiles (`chainrule::__private::gemm::TILE_ROWS`): a chunk
+/// is a multiple of it.
+const TILE_ROWS: usize = 4;
+
+/// The bodies of `forward_batch`, `loss_batch` and `backward_batch`. A net small enough
+/// to be unrolled runs its per-sample code for each sample, which is faster at that size;
+/// any other runs chunks of samples through matrix–matrix kernels, the chunk chosen so
+/// its buffers fit [`CHUNK_STACK`], or set by `#[chainrule(chunk = N)]`.
+fn batched_bodies(
+    net: &Net,
+    low: &Lowered,
+    specs: [&MethodSpec; 3],
+    roles: [&[Role]; 3],
+    unrolled: bool,
+) -> api::BatchBodies {
+    let g = &low.graph;
+    let batched = Batch::batched(g);
+    let plans = specs.map(|spec| plan(g, spec, false));
+    let scalar_bytes = match net.scalar {
+        Scalar::F32 => 4,
+        Scalar::F64 => 8,
+    };
+    // Bytes of the buffers a plan declares: per sample, and once per chunk.
+    let bytes = |p: &Plan| {
+        let mut per_sample = 0;
+        let mut shared = 0;
+        for id in g.ids().filter(|id| p.place[id.index()] == Place::Let) {
+            let b = g.shape(id).len() * scalar_bytes;
+            if batched[id.index()] {
+                per_sample += b;
+            } else {
+                shared += b;
+            }
+        }
+        (per_sample, shared)
+    };
+    let widest = plans.iter().map(|p| bytes(p).0).max().unwrap_or(0);
+    let chunk = net.chunk.unwrap_or_else(|| {
+        let fits = CHUNK_STACK / widest.max(1) / TILE_ROWS * TILE_ROWS;
+        if unrolled || fits < TILE_ROWS {
+            1
+        } else {
+            fits.min(DEFAULT_CHUNK)
+        }
+    });
+    let [forward, loss, backward] = [0, 1, 2].map(|i| {
+        (chunk > 1).then(|| {
+            let (per_sample, shared) = bytes(&plans[i]);
+            let e = Emitter::new(net, low, &plans[i], roles[i]).batched(Batch {
+                batched: &batched,
+                chunk,
+            });
+            let [shared_stmts, stmts, after, value] = e.body_batched(specs[i]);
+            api::Batched {
+                shared: shared_stmts,
+                stmts,
+                after,
+                value,
+                stack: chunk * per_sample + shared,
+            }
+        })
+    });
+    api::BatchBodies {
+        chunk,
+        forward,
+        loss,
+        backward,
+    }
 }
 
 /// The derivation at seed 1, for `input_gradient`: every total adjoint and the input's

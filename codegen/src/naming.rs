@@ -5,7 +5,8 @@
 //! parameters are `x`, `t`, `grad`, `scale`; a `let h` of the user's is stored as `v_h`
 //! and its adjoint as `d_h`; unnamed values are `__v_h_1` (built in `let h`), `__loss_1`,
 //! `__d_h_1`, `__dloss_1`, `__t_1`; loop counters and the indices of reductions are `__i`
-//! and `__j`. User names appear bare only as struct fields (`self.w1`, `grad.w1`). Paths are absolute (`::chainrule::__private`,
+//! and `__j`; batched methods take `xs`, `ts`, `ys` and name a chunk of them `__xs`,
+//! `__ts`, `__ys`, its sample `__b`, its length `__n`, and the running `__total`. User names appear bare only as struct fields (`self.w1`, `grad.w1`). Paths are absolute (`::chainrule::__private`,
 //! `::core::primitive::f32`).
 //!
 //! Roles are computed per method: a node that is the adjoint `∂L/∂y` in one method (the
@@ -23,8 +24,11 @@ use crate::lower::{Lowered, Owner};
 use crate::plan::{Place, Plan};
 
 /// Names the generated code binds itself, outside any scope's numbering: method
-/// parameters and loop counters.
-pub const RESERVED: &[&str] = &["self", "x", "t", "grad", "scale", "__i", "__j"];
+/// parameters, loop counters, and a chunk's samples (`__b`) and length (`__n`).
+pub const RESERVED: &[&str] = &[
+    "self", "x", "t", "grad", "scale", "xs", "ts", "ys", "__i", "__j", "__xs", "__ts", "__ys",
+    "__b", "__n", "__total",
+];
 
 /// The locals of one method: each name is handed out at most once.
 #[derive(Debug)]

@@ -280,6 +280,9 @@ pub struct Net {
     pub scalar: Scalar,
     /// The unroll budget in scalar operations (`#[chainrule(unroll = N)]`).
     pub unroll: usize,
+    /// Samples per chunk of the batched methods (`#[chainrule(chunk = N)]`); `None` lets
+    /// code generation choose.
+    pub chunk: Option<usize>,
     /// The `input`.
     pub input: Var,
     /// The `target`, if any.
@@ -330,6 +333,8 @@ pub struct StubApi {
 pub const DEFAULT_UNROLL: usize = 512;
 /// The largest unroll budget accepted; beyond it, compile time explodes.
 pub const MAX_UNROLL: usize = 1 << 16;
+/// The most samples a batched method may run at once (`#[chainrule(chunk = N)]`).
+pub const MAX_CHUNK: usize = 1024;
 /// The default size limit, in scalars (parameters plus intermediate values).
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 20;
 /// The largest size limit accepted (`#[chainrule(max_size = N)]`): `u32::MAX`, so every

@@ -918,14 +918,14 @@ fn settings() {
     bad(
         &format!("#[chainrule(unrol = 3)] {net}"),
         &[(
-            "unknown setting `unrol` in `#[chainrule(..)]`; did you mean `unroll`? The known settings are `max_size` and `unroll`",
+            "unknown setting `unrol` in `#[chainrule(..)]`; did you mean `unroll`? The known settings are `chunk`, `max_size` and `unroll`",
             "unrol",
         )],
     );
     bad(
         &format!("#[chainrule(speed = 3)] {net}"),
         &[(
-            "unknown setting `speed` in `#[chainrule(..)]`; the known settings are `max_size` and `unroll`",
+            "unknown setting `speed` in `#[chainrule(..)]`; the known settings are `chunk`, `max_size` and `unroll`",
             "speed",
         )],
     );

@@ -43,6 +43,13 @@ pub fn xor_step(net: &mut Xor, x: &[f32; 2], t: &[f32; 1], lr: f32) -> f32 {
     loss
 }
 
+/// A batch gradient of the wide net, through the matrix–matrix kernels and their SIMD
+/// dispatch (the CPU's features read without `std`).
+pub fn wide_batch_step(net: &Wide, xs: &[[f64; 32]], ts: &[[f64; 4]], grad: &mut Wide) -> f64 {
+    const { assert!(Wide::CHUNK > 1) };
+    net.backward_batch(xs, ts, grad)
+}
+
 /// The input gradient of the wide net.
 pub fn wide_saliency(net: &Wide, x: &[f64; 32], t: &[f64; 4]) -> [f64; 32] {
     net.input_gradient(x, t)

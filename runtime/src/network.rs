@@ -57,6 +57,9 @@ pub trait Network: Clone + core::fmt::Debug + PartialEq + Send + Sync + 'static 
     const PARAMS: usize;
     /// Each parameter's name and shape, in declaration order.
     const LAYOUT: &'static [ParamInfo];
+    /// Samples the batched methods run at once through matrix–matrix kernels; 1 when
+    /// they run the per-sample code for each sample (the default bodies do).
+    const CHUNK: usize = 1;
 
     /// A net with every parameter zero, also the starting value of a gradient.
     fn zeros() -> Self;
@@ -129,11 +132,41 @@ pub trait Network: Clone + core::fmt::Debug + PartialEq + Send + Sync + 'static 
         if xs.is_empty() {
             return Self::Scalar::ZERO;
         }
-        let mut total = Self::Scalar::ZERO;
+        // Added in f64, so a large batch of f32 losses keeps its precision.
+        let mut total = 0.0;
         for (x, t) in xs.iter().zip(ts) {
-            total += self.loss(x, t);
+            total += self.loss(x, t).to_f64();
         }
-        total / Self::Scalar::from_f64(xs.len() as f64)
+        Self::Scalar::from_f64(total / xs.len() as f64)
+    }
+
+    /// Adds `scale · Σ ∂loss/∂θ` over the samples to `grad` and returns the sum of their
+    /// losses: `backward_scaled` for a whole batch, which generated nets run through
+    /// matrix–matrix kernels. `backward_batch` is this with `scale = 1 / batch size`;
+    /// [`ParBackward`](crate::ParBackward) gives each thread a part of the batch with the
+    /// whole batch's scale.
+    ///
+    /// # Panics
+    /// If `xs` and `ts` differ in length.
+    fn backward_batch_scaled(
+        &self,
+        xs: &[Self::Input],
+        ts: &[Self::Target],
+        scale: Self::Scalar,
+        grad: &mut Self,
+    ) -> Self::Scalar {
+        assert_eq!(
+            xs.len(),
+            ts.len(),
+            "backward_batch: {} inputs but {} targets",
+            xs.len(),
+            ts.len()
+        );
+        let mut total = 0.0;
+        for (x, t) in xs.iter().zip(ts) {
+            total += self.backward_scaled(x, t, scale, grad).to_f64();
+        }
+        Self::Scalar::from_f64(total)
     }
 
     /// Adds the gradient of the mean loss over the batch to `grad` and returns that mean.
@@ -158,10 +191,6 @@ pub trait Network: Clone + core::fmt::Debug + PartialEq + Send + Sync + 'static 
             return Self::Scalar::ZERO;
         }
         let scale = Self::Scalar::ONE / Self::Scalar::from_f64(xs.len() as f64);
-        let mut total = Self::Scalar::ZERO;
-        for (x, t) in xs.iter().zip(ts) {
-            total += self.backward_scaled(x, t, scale, grad);
-        }
-        total * scale
+        self.backward_batch_scaled(xs, ts, scale, grad) * scale
     }
 }

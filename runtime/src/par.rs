@@ -77,10 +77,7 @@ impl<N: Network> ParBackward<N> {
             .zip(xs.par_chunks(chunk_len).zip(ts.par_chunks(chunk_len)))
             .for_each(|((buf, total), (xc, tc))| {
                 buf.as_mut_slice().fill(N::Scalar::ZERO);
-                *total = N::Scalar::ZERO;
-                for (x, t) in xc.iter().zip(tc) {
-                    *total += net.backward_scaled(x, t, scale, buf);
-                }
+                *total = net.backward_batch_scaled(xc, tc, scale, buf);
             });
         let mut total = N::Scalar::ZERO;
         let dst = grad.as_mut_slice();

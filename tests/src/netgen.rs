@@ -210,6 +210,7 @@ pub const FEATURES: &[&str] = &[
     "form_default",
     "form_loops",
     "form_unrolled",
+    "chunked",
     "f32",
     "f64",
 ];
@@ -1471,6 +1472,12 @@ pub fn random_net_with(seed: u64, name: &str, kinked: &[&str]) -> RandomNet {
         Form::Loops => "form_loops",
         Form::Unrolled => "form_unrolled",
     });
+    // Half the nets run their batched methods through the matrix–matrix kernels, in
+    // chunks small enough that the batches of the checks span several.
+    let chunk = b.rng.chance(0.5).then(|| [2, 3, 4, 5, 8][b.rng.below(5)]);
+    if chunk.is_some() {
+        b.tag("chunked");
+    }
 
     // The input and target names are taken first so nothing else can use them.
     let x_name = if b.rng.chance(0.7) {
@@ -1756,6 +1763,9 @@ pub fn random_net_with(seed: u64, name: &str, kinked: &[&str]) -> RandomNet {
             src += &format!("#[chainrule(unroll = {n})]\n");
         }
         Form::Unrolled => src += "#[chainrule(unroll = 65536)]\n",
+    }
+    if let Some(c) = chunk {
+        src += &format!("#[chainrule(chunk = {c})]\n");
     }
     src += &format!("pub net {name} {{\n");
     for f in &b.net_fns {

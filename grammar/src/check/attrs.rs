@@ -218,18 +218,21 @@ pub(super) struct Settings {
     pub(super) scalar_known: bool,
     pub(super) unroll: usize,
     pub(super) max_size: u64,
+    pub(super) chunk: Option<usize>,
 }
 
-const SETTINGS: &[&str] = &["max_size", "unroll"];
+const SETTINGS: &[&str] = &["chunk", "max_size", "unroll"];
 
 /// Reads `#[scalar(..)]` and `#[chainrule(..)]`. Rejects: `#[scalar(f16)]`, a second
-/// `#[scalar]`, `#[chainrule(unrol = 8)]`, `#[chainrule(unroll = 99999999)]`.
+/// `#[scalar]`, `#[chainrule(unrol = 8)]`, `#[chainrule(unroll = 99999999)]`,
+/// `#[chainrule(chunk = 0)]`.
 pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
     let mut out = Settings {
         scalar: Scalar::F32,
         scalar_known: true,
         unroll: model::DEFAULT_UNROLL,
         max_size: model::DEFAULT_MAX_SIZE,
+        chunk: None,
     };
     let mut seen_scalar = false;
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -261,10 +264,10 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
                             &s.key.span,
                             match closest(key, SETTINGS.iter().copied()) {
                                 Some(c) => format!(
-                                    "unknown setting `{key}` in `#[chainrule(..)]`; did you mean `{c}`? The known settings are `max_size` and `unroll`"
+                                    "unknown setting `{key}` in `#[chainrule(..)]`; did you mean `{c}`? The known settings are `chunk`, `max_size` and `unroll`"
                                 ),
                                 None => format!(
-                                    "unknown setting `{key}` in `#[chainrule(..)]`; the known settings are `max_size` and `unroll`"
+                                    "unknown setting `{key}` in `#[chainrule(..)]`; the known settings are `chunk`, `max_size` and `unroll`"
                                 ),
                             },
                         );
@@ -277,7 +280,19 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
                     let Some(v) = integer(cx, &s.value, &format!("`{key}`")) else {
                         continue;
                     };
-                    if key == "unroll" {
+                    if key == "chunk" {
+                        // Every batched method keeps `chunk` samples' values on the stack.
+                        match usize::try_from(v) {
+                            Ok(v) if (1..=model::MAX_CHUNK).contains(&v) => out.chunk = Some(v),
+                            _ => cx.error(
+                                &s.value.span,
+                                format!(
+                                    "`chunk` is the number of samples the batched methods run at once, from 1 (one at a time) to {}, not {v}",
+                                    model::MAX_CHUNK
+                                ),
+                            ),
+                        }
+                    } else if key == "unroll" {
                         // Beyond this, unrolled code makes compile times explode.
                         match usize::try_from(v) {
                             Ok(v) if v <= model::MAX_UNROLL => out.unroll = v,

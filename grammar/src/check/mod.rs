@@ -228,6 +228,7 @@ fn build(
         name: src.ident_at(&net.name.span)?,
         scalar: settings.scalar,
         unroll: settings.unroll,
+        chunk: settings.chunk,
         input: var(scope.input?)?,
         target: match scope.target {
             Some(t) => Some(var(t)?),

@@ -1,5 +1,6 @@
 //! What generated code calls. Not a public API: names and signatures change freely.
 
+pub mod gemm;
 pub mod kernels;
 pub mod prelude;
 
@@ -7,6 +8,7 @@ pub use crate::Float;
 pub use crate::init::{Init, fill as init_fill};
 pub use crate::network::{Network, ParamInfo};
 pub use bytemuck;
+pub use gemm::{Lanes, gemm_nn_acc, gemm_nt_acc, gemm_tn_acc};
 pub use kernels::*;
 
 /// All of a net's parameters as one slice; the layout is checked by `bytemuck::Pod`'s

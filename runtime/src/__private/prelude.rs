@@ -1,6 +1,7 @@
 //! Names generated method bodies import with one glob: scalar math as free functions (so
 //! the code reads `sigmoid(z)` in `no_std` as with `std`) and the kernels.
 
+pub use super::gemm::{gemm_nn_acc, gemm_nt_acc, gemm_tn_acc};
 pub use super::kernels::{
     log_softmax, matmat_acc, matmat_nt_acc, matmat_tn_acc, matmat_tt_acc, matvec_acc, outer_acc,
     softmax, vecmat_acc,

@@ -103,12 +103,20 @@ pub trait Inherent: Network {
 /// trait's where both exist.
 trait Erased {
     fn layout(&self) -> &'static [ParamInfo];
+    fn chunk(&self) -> usize;
     fn is_f64(&self) -> bool;
     fn set_params(&mut self, p: &[f64]);
     fn forward(&self, x: &[f64]) -> Vec<f64>;
     fn loss(&self, x: &[f64], t: &[f64], inherent: bool) -> f64;
     fn backward(&self, x: &[f64], t: &[f64], g: &mut [f64], inherent: bool) -> f64;
     fn backward_scaled(&self, x: &[f64], t: &[f64], scale: f64, g: &mut [f64]) -> f64;
+    fn backward_batch_scaled(
+        &self,
+        xs: &[Vec<f64>],
+        ts: &[Vec<f64>],
+        scale: f64,
+        g: &mut [f64],
+    ) -> f64;
     fn backward_batch(
         &self,
         xs: &[Vec<f64>],
@@ -147,6 +155,9 @@ where
 {
     fn layout(&self) -> &'static [ParamInfo] {
         N::LAYOUT
+    }
+    fn chunk(&self) -> usize {
+        N::CHUNK
     }
     fn is_f64(&self) -> bool {
         <N::Scalar as Float>::NAME == "f64"
@@ -187,6 +198,22 @@ where
         Self::from_net(&grad, g);
         l.to_f64()
     }
+    fn backward_batch_scaled(
+        &self,
+        xs: &[Vec<f64>],
+        ts: &[Vec<f64>],
+        scale: f64,
+        g: &mut [f64],
+    ) -> f64 {
+        let xs: Vec<N::Input> = xs.iter().map(|x| Flat::from_flat(x)).collect();
+        let ts: Vec<N::Target> = ts.iter().map(|t| Flat::from_flat(t)).collect();
+        let mut grad = Self::to_net(g);
+        let l = self
+            .0
+            .backward_batch_scaled(&xs, &ts, N::Scalar::from_f64(scale), &mut grad);
+        Self::from_net(&grad, g);
+        l.to_f64()
+    }
     fn backward_batch(
         &self,
         xs: &[Vec<f64>],
@@ -217,7 +244,16 @@ where
     fn forward_batch(&self, xs: &[Vec<f64>], inherent: bool) -> Vec<Vec<f64>> {
         let xs: Vec<N::Input> = xs.iter().map(|x| Flat::from_flat(x)).collect();
         // NaN slots, so an output the method does not write fails.
-        let width = self.0.inherent_forward(&xs[0]).to_flat().len();
+        let Some(x0) = xs.first() else {
+            let mut ys: Vec<N::Output> = Vec::new();
+            if inherent {
+                self.0.inherent_forward_batch(&xs, &mut ys);
+            } else {
+                Network::forward_batch(&self.0, &xs, &mut ys);
+            }
+            return Vec::new();
+        };
+        let width = self.0.inherent_forward(x0).to_flat().len();
         let mut ys: Vec<N::Output> = vec![Flat::from_flat(&vec![f64::NAN; width]); xs.len()];
         if inherent {
             self.0.inherent_forward_batch(&xs, &mut ys);
@@ -329,6 +365,97 @@ impl Reference {
                 .collect(),
             xgrad: of(self.xgrad, self.input),
         }
+    }
+}
+
+/// The batched methods against the per-sample ones (SPEC §3), at the batch sizes where
+/// chunking can go wrong: empty, one sample, a few, one chunk and either side of it, and
+/// many chunks.
+#[allow(clippy::too_many_arguments)]
+fn batch_sizes(
+    net: &mut dyn Erased,
+    r: &mut Report,
+    rng: &mut Rng,
+    round: impl Fn(f64) -> f64,
+    n_in: usize,
+    n_t: usize,
+    (tlo, thi): (f64, f64),
+    f64: bool,
+) {
+    let chunk = net.chunk();
+    let mut sizes = vec![0, 1, 3, chunk.saturating_sub(1), chunk, chunk + 1, 1000];
+    sizes.sort_unstable();
+    sizes.dedup();
+    (r.tol, r.against) = (
+        if f64 { TOL_BATCH_F64 } else { TOL_BATCH_F32 },
+        "per-sample methods",
+    );
+    r.point = POINTS;
+    let n_params = net.layout().iter().map(ParamInfo::len).sum();
+    let mut draw = |n: usize, lo: f64, hi: f64| -> Vec<f64> {
+        (0..n).map(|_| round(rng.range(lo, hi))).collect()
+    };
+    net.set_params(&draw(n_params, -1.0, 1.0));
+    // From a zero gradient: a thousand f32 terms added onto values near 1 would round by
+    // more than the batch tolerance in either form (the points above add small batches
+    // onto non-zero gradients).
+    let start = vec![0.0; n_params];
+    for n in sizes {
+        let xs: Vec<Vec<f64>> = (0..n).map(|_| draw(n_in, -1.0, 1.0)).collect();
+        let ts: Vec<Vec<f64>> = (0..n).map(|_| draw(n_t, tlo, thi)).collect();
+        // The per-sample methods, summed in f64.
+        let mut losses = 0.0;
+        let mut grads = vec![0.0; n_params];
+        let mut top = 0.0f64;
+        let mut each = Vec::new();
+        for (x, t) in xs.iter().zip(&ts) {
+            let mut g = vec![0.0; n_params];
+            losses += net.backward(x, t, &mut g, true);
+            top = top.max(max_abs(&g));
+            for (s, v) in grads.iter_mut().zip(&g) {
+                *s += v;
+            }
+            each.push(net.forward(x));
+        }
+        let mean = if n == 0 { 0.0 } else { losses / n as f64 };
+        let out_top = each.iter().map(|y| max_abs(y)).fold(0.0, f64::max);
+        for inherent in [true, false] {
+            let what = if inherent { "" } else { "Network::" };
+            let ys = net.forward_batch(&xs, inherent);
+            let flat = |v: &[Vec<f64>]| v.concat();
+            r.values(
+                &format!("{what}forward_batch of {n}"),
+                &flat(&ys),
+                &flat(&each),
+                out_top,
+            );
+            let l = net.loss_batch(&xs, &ts, inherent);
+            r.values(&format!("{what}loss_batch of {n}"), &[l], &[mean], 1.0);
+            let mut g = start.clone();
+            let l = net.backward_batch(&xs, &ts, &mut g, inherent);
+            let want = plus(&start, if n == 0 { 0.0 } else { 1.0 / n as f64 }, &[&grads]);
+            r.values(
+                &format!("{what}backward_batch of {n} (mean loss)"),
+                &[l],
+                &[mean],
+                1.0,
+            );
+            r.params(&format!("{what}backward_batch of {n}"), &g, &want, top);
+        }
+        let mut g = start.clone();
+        let l = net.backward_batch_scaled(&xs, &ts, SCALE, &mut g);
+        r.values(
+            &format!("backward_batch_scaled of {n} (sum of losses)"),
+            &[l],
+            &[losses],
+            losses.abs(),
+        );
+        r.params(
+            &format!("backward_batch_scaled({SCALE}) of {n}"),
+            &g,
+            &plus(&start, SCALE, &[&grads]),
+            top * n.max(1) as f64,
+        );
     }
 }
 
@@ -694,6 +821,8 @@ fn run(net: &mut dyn Erased, name: &str, spec: &Spec) {
             ));
         }
     }
+
+    batch_sizes(net, &mut r, &mut rng, round, n_in, n_t, (tlo, thi), f64);
 
     // Skipping is for the rare probe at a kink, not a way to pass.
     assert!(
