@@ -144,10 +144,6 @@ fn main() -> ExitCode {
     }
 
     let peak = fma_peak();
-    eprintln!(
-        "FP32 FMA peak of one core: {:.1} GFLOP/s ({} f32 lanes)",
-        peak.gflops, peak.lanes
-    );
     let mut rows = Vec::new();
     for &net in &options.nets {
         for &pass in &options.passes {
@@ -159,6 +155,11 @@ fn main() -> ExitCode {
             }
         }
     }
+    println!(
+        "FP32 FMA peak of one core: {:.1} GFLOP/s ({} f32 lanes); each cell: median per \
+         sample, ×time relative to chainrule, (share of the peak).\n",
+        peak.gflops, peak.lanes
+    );
     println!("{}", header(&options.peers));
     for r in rows {
         println!("{r}");
