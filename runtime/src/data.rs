@@ -61,6 +61,8 @@ pub fn binary_accuracy<T: Float>(output: &[T; 1], target: &[T; 1]) -> bool {
 }
 
 /// The mean loss of `net` over a data set, accumulated in `f64`; `0` for an empty set.
+/// Runs [`Network::loss_batch`], so a generated net computes it through its matrix–matrix
+/// kernels.
 ///
 /// # Panics
 /// If `xs` and `ts` differ in length.
@@ -72,19 +74,12 @@ pub fn mean_loss<N: Network>(net: &N, xs: &[N::Input], ts: &[N::Target]) -> f64 
         xs.len(),
         ts.len()
     );
-    if xs.is_empty() {
-        return 0.0;
-    }
-    let total: f64 = xs
-        .iter()
-        .zip(ts)
-        .map(|(x, t)| net.loss(x, t).to_f64())
-        .sum();
-    total / xs.len() as f64
+    net.loss_batch(xs, ts).to_f64()
 }
 
 /// The fraction of samples for which `correct(output, target)` holds, e.g. with
-/// [`argmax_accuracy`]; `0` for an empty set.
+/// [`argmax_accuracy`]; `0` for an empty set. With the `alloc` feature the outputs come
+/// from [`Network::forward_batch`], a chunk of samples at a time.
 ///
 /// # Panics
 /// If `xs` and `ts` differ in length.
@@ -101,14 +96,30 @@ pub fn accuracy<N: Network>(
         xs.len(),
         ts.len()
     );
-    if xs.is_empty() {
+    let Some(first) = xs.first() else {
         return 0.0;
-    }
-    let hits = xs
-        .iter()
-        .zip(ts)
-        .filter(|(x, t)| correct(&net.forward(x), t))
-        .count();
+    };
+    #[cfg(feature = "alloc")]
+    let hits = {
+        // Outputs for this many samples at a time, in one buffer.
+        const AT_ONCE: usize = 256;
+        let mut ys = alloc::vec![net.forward(first); xs.len().min(AT_ONCE)];
+        let mut hits = 0;
+        for (xc, tc) in xs.chunks(AT_ONCE).zip(ts.chunks(AT_ONCE)) {
+            let ys = &mut ys[..xc.len()];
+            net.forward_batch(xc, ys);
+            hits += ys.iter().zip(tc).filter(|(y, t)| correct(y, t)).count();
+        }
+        hits
+    };
+    #[cfg(not(feature = "alloc"))]
+    let hits = {
+        let _ = first;
+        xs.iter()
+            .zip(ts)
+            .filter(|(x, t)| correct(&net.forward(x), t))
+            .count()
+    };
     hits as f64 / xs.len() as f64
 }
 

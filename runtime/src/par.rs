@@ -1,11 +1,13 @@
 //! Batch gradients over all cores (needs the `rayon` feature).
 //!
 //! The generated [`Network::backward_batch`] is serial and allocates nothing. Here the
-//! batch is cut into one contiguous chunk per worker thread; each chunk's gradient goes to
-//! its own buffer (one net-sized buffer per chunk, on the heap), and the buffers are then
-//! added into the caller's gradient in chunk order. The result equals the serial one up to
-//! rounding (the sums are grouped differently), and for a given number of threads it is
-//! the same on every run.
+//! batch is cut into one contiguous chunk per worker thread, each run through
+//! [`Network::backward_batch_scaled`] (the matrix–matrix kernels of a generated net). The
+//! first chunk's gradient goes straight into the caller's; each other chunk's goes to a
+//! buffer of its own (one net-sized buffer per chunk, on the heap), and the buffers are
+//! then added into the caller's gradient, every thread adding its share of the
+//! parameters. The result equals the serial one up to rounding (the sums are grouped
+//! differently), and for a given number of threads it is the same on every run.
 
 use crate::{Float, Network};
 use rayon::prelude::*;
@@ -67,26 +69,41 @@ impl<N: Network> ParBackward<N> {
         if chunks <= 1 {
             return net.backward_batch(xs, ts, grad);
         }
-        while self.chunks.len() < chunks {
+        while self.chunks.len() < chunks - 1 {
             self.chunks.push((Box::new(N::zeros()), N::Scalar::ZERO));
         }
         // The same scale as the serial version, so each sample contributes the same terms.
         let scale = N::Scalar::ONE / N::Scalar::from_f64(n as f64);
-        self.chunks[..chunks]
-            .par_iter_mut()
-            .zip(xs.par_chunks(chunk_len).zip(ts.par_chunks(chunk_len)))
-            .for_each(|((buf, total), (xc, tc))| {
-                buf.as_mut_slice().fill(N::Scalar::ZERO);
-                *total = net.backward_batch_scaled(xc, tc, scale, buf);
-            });
-        let mut total = N::Scalar::ZERO;
+        // The first chunk adds straight into `grad`; the others into buffers of their own.
+        let (first_x, rest_x) = xs.split_at(chunk_len);
+        let (first_t, rest_t) = ts.split_at(chunk_len);
+        let bufs = &mut self.chunks[..chunks - 1];
+        let (first, ()) = rayon::join(
+            || net.backward_batch_scaled(first_x, first_t, scale, grad),
+            || {
+                bufs.par_iter_mut()
+                    .zip(
+                        rest_x
+                            .par_chunks(chunk_len)
+                            .zip(rest_t.par_chunks(chunk_len)),
+                    )
+                    .for_each(|((buf, total), (xc, tc))| {
+                        buf.as_mut_slice().fill(N::Scalar::ZERO);
+                        *total = net.backward_batch_scaled(xc, tc, scale, buf);
+                    });
+            },
+        );
+        // The buffers are added into `grad` by all threads, each over its own part.
         let dst = grad.as_mut_slice();
-        for (buf, sum) in &self.chunks[..chunks] {
-            for (g, b) in dst.iter_mut().zip(buf.as_slice()) {
-                *g += *b;
+        let part = dst.len().div_ceil(workers).max(1);
+        dst.par_chunks_mut(part).enumerate().for_each(|(i, d)| {
+            for (buf, _) in bufs.iter() {
+                for (g, b) in d.iter_mut().zip(&buf.as_slice()[i * part..]) {
+                    *g += *b;
+                }
             }
-            total += *sum;
-        }
+        });
+        let total = bufs.iter().fold(first, |t, (_, sum)| t + *sum);
         total * scale
     }
 }
