@@ -529,6 +529,15 @@ impl<'a> Emitter<'a> {
             return self.store_rows(id, batch.chunk);
         }
         let node = self.g.node(id);
+        if self.plan.reuse[id.index()].is_some() {
+            // In place over its operand's buffer, which has this node's name.
+            let name = self.name(id);
+            return self.for_each(node.shape, |ix| {
+                let e = self.compute(id, ix).text;
+                let s = Self::index_suffix(ix);
+                quote!(#name #s = #e;)
+            });
+        }
         let name = self.name(id);
         let ty = self.ty(node.shape);
         let zero = self.zero(node.shape);
@@ -600,7 +609,11 @@ impl<'a> Emitter<'a> {
         let node = self.g.node(id);
         let name = self.name(id);
         let (ty, zero, chunk) = (self.ty(node.shape), self.zero(node.shape), lit(chunk));
-        let decl = quote!(let mut #name: [#ty; #chunk] = [#zero; #chunk];);
+        // A node computed in place declares no buffer of its own.
+        let decl = match self.plan.reuse[id.index()] {
+            Some(_) => quote!(),
+            None => quote!(let mut #name: [#ty; #chunk] = [#zero; #chunk];),
+        };
         let each_sample = |body: TokenStream| quote!(for __b in 0..__n { #body });
         let fill = |elem: &dyn Fn(&[Ix]) -> Expr| {
             each_sample(self.for_each(node.shape, |ix| {

@@ -71,7 +71,7 @@ pub fn generate(net: &Net) -> TokenStream {
     let input_roles = roles(net, &low, &created, Some(&input_adjoints), &extra);
 
     // Each method is planned once; its plan serves the code and, for `backward`, the docs.
-    let plan_of = |spec: &MethodSpec| plan(&low.graph, spec, unrolled);
+    let plan_of = |spec: &MethodSpec| plan(&low.graph, spec, unrolled, None);
     let body = |spec: &MethodSpec, p: &Plan, roles: &[Role]| {
         let e = Emitter::new(net, &low, p, roles);
         let (stmts, returns) = e.body(spec);
@@ -146,7 +146,7 @@ fn batched_bodies(
 ) -> api::BatchBodies {
     let g = &low.graph;
     let batched = Batch::batched(g);
-    let plans = specs.map(|spec| plan(g, spec, false));
+    let plans = specs.map(|spec| plan(g, spec, false, Some(&batched)));
     let scalar_bytes = match net.scalar {
         Scalar::F32 => 4,
         Scalar::F64 => 8,
@@ -155,7 +155,9 @@ fn batched_bodies(
     let bytes = |p: &Plan| {
         let mut per_sample = 0;
         let mut shared = 0;
-        for id in g.ids().filter(|id| p.place[id.index()] == Place::Let) {
+        // A node computed in another's buffer declares none of its own.
+        let declares = |id: &Id| p.place[id.index()] == Place::Let && p.reuse[id.index()].is_none();
+        for id in g.ids().filter(declares) {
             let b = g.shape(id).len() * scalar_bytes;
             if batched[id.index()] {
                 per_sample += b;

@@ -137,29 +137,42 @@ pub fn roles(
     roles
 }
 
-/// The local of every node a planned method stores, from one [`Scope`], so no two nodes
-/// share a name.
+/// The local of every node a planned method stores, from one [`Scope`], so no two
+/// buffers share a name. Nodes computed in place one after another (`plan.reuse`) are one
+/// buffer, named after the last of them (`h = relu(z)` in `z`'s buffer is `v_h`): it holds
+/// each one's value in turn, and nothing reads a value after the next overwrites it.
 pub fn locals(net: &Net, plan: &Plan, roles: &[Role]) -> Vec<Option<Ident>> {
     let mut scope = Scope::new();
     let owner_name = |o: Owner| match o {
         Owner::Let(i) => net.lets[i].name.as_str(),
         Owner::Loss => "",
     };
-    plan.place
-        .iter()
-        .zip(roles)
-        .map(|(place, role)| {
-            (*place == Place::Let).then(|| match role {
-                Role::Value(n) => scope.bind(&format!("v_{n}")),
-                Role::Adjoint(n) => scope.bind(&format!("d_{n}")),
-                Role::Forward(Owner::Loss) => scope.numbered("__loss_"),
-                Role::Forward(o) => scope.numbered(&format!("__v_{}_", owner_name(*o))),
-                Role::Backward(Some(Owner::Loss)) => scope.numbered("__dloss_"),
-                Role::Backward(Some(o)) => scope.numbered(&format!("__d_{}_", owner_name(*o))),
-                Role::Backward(None) | Role::Other => scope.numbered("__t_"),
-            })
-        })
-        .collect()
+    let mut reused_by = vec![false; plan.place.len()];
+    for a in plan.reuse.iter().flatten() {
+        reused_by[a.index()] = true;
+    }
+    let mut names: Vec<Option<Ident>> = vec![None; plan.place.len()];
+    for (i, (place, role)) in plan.place.iter().zip(roles).enumerate() {
+        // A buffer is named once, at the last node it holds.
+        if *place != Place::Let || reused_by[i] {
+            continue;
+        }
+        let name = match role {
+            Role::Value(n) => scope.bind(&format!("v_{n}")),
+            Role::Adjoint(n) => scope.bind(&format!("d_{n}")),
+            Role::Forward(Owner::Loss) => scope.numbered("__loss_"),
+            Role::Forward(o) => scope.numbered(&format!("__v_{}_", owner_name(*o))),
+            Role::Backward(Some(Owner::Loss)) => scope.numbered("__dloss_"),
+            Role::Backward(Some(o)) => scope.numbered(&format!("__d_{}_", owner_name(*o))),
+            Role::Backward(None) | Role::Other => scope.numbered("__t_"),
+        };
+        let mut at = Some(Id(i as u32));
+        while let Some(id) = at {
+            names[id.index()] = Some(name.clone());
+            at = plan.reuse[id.index()];
+        }
+    }
+    names
 }
 
 #[cfg(test)]

@@ -118,6 +118,9 @@ pub struct Plan {
     pub groups: Vec<Option<Vec<Term>>>,
     /// Whether the code is unrolled (straight-line) rather than loops.
     pub unrolled: bool,
+    /// For a stored elementwise node computed in place over a stored operand that nothing
+    /// else reads (`h = relu(z)` over `z`'s buffer), that operand: the two share one local.
+    pub reuse: Vec<Option<Id>>,
     /// The statements in order.
     pub steps: Vec<Step>,
 }
@@ -135,8 +138,9 @@ fn needs_arrays(op: Op) -> bool {
     is_product(op) || matches!(op, Op::Softmax(_) | Op::LogSoftmax(_))
 }
 
-/// Plans a method over the graph.
-pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool) -> Plan {
+/// Plans a method over the graph. `batched` (for a batched method) tells which nodes hold
+/// a value per sample, so a buffer is only reused by a node of its own kind.
+pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool, batched: Option<&[bool]>) -> Plan {
     let live = g.reachable(spec.roots());
     let n = g.len();
     let mut uses = vec![0u32; n];
@@ -186,15 +190,85 @@ pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool) -> Plan {
 
     let mut groups = vec![None; n];
     if !unrolled {
+        store_sums_of_products(g, &uses, &mut place);
         absorb_products(g, spec, &uses, &mut place, &mut groups);
     }
+    let reuse = in_place(g, spec, &uses, &place, &groups, batched);
     let steps = steps(g, spec, &place);
     Plan {
         place,
         groups,
         unrolled,
+        reuse,
         steps,
     }
+}
+
+/// In loop form, stores each sum (`W x + b`) that has a product among its terms, so the
+/// product's kernel adds straight into a buffer started from the other terms
+/// (`z = b; z += W x`), as an expert writes a layer, instead of a product buffer of its
+/// own that a second loop adds the bias to. Only the outermost sum of a chain of inlined
+/// `+` and `-` is stored: the others are its terms.
+fn store_sums_of_products(g: &Graph, uses: &[u32], place: &mut [Place]) {
+    let mut inside_sum = vec![false; place.len()];
+    for id in g.ids().rev() {
+        let (Op::Binary(Binary::Add | Binary::Sub, a, b), Place::Inline | Place::Let) =
+            (g.op(id), place[id.index()])
+        else {
+            continue;
+        };
+        if g.shape(a) != g.shape(id) || g.shape(b) != g.shape(id) {
+            continue;
+        }
+        if place[id.index()] == Place::Inline && !inside_sum[id.index()] {
+            let mut terms = Vec::new();
+            flatten_sum(g, place, id, false, true, &mut terms);
+            if terms.iter().any(|t| absorbable(g, uses, t)) {
+                place[id.index()] = Place::Let;
+            }
+        }
+        inside_sum[a.index()] = true;
+        inside_sum[b.index()] = true;
+    }
+}
+
+/// A term a kernel can add straight into its sum's buffer: a product used only there.
+fn absorbable(g: &Graph, uses: &[u32], t: &Term) -> bool {
+    !t.negated && is_product(g.op(t.id)) && uses[t.id.index()] == 1
+}
+
+/// Which stored elementwise nodes are computed in place over an operand's buffer: one
+/// of the same shape and kind (per sample or shared), stored, not a sum of kernels being
+/// started, read by nothing else and not returned, so overwriting it element by element
+/// is safe. Saves a buffer and its zeroing, as `relu` applied in place does by hand.
+fn in_place(
+    g: &Graph,
+    spec: &MethodSpec,
+    uses: &[u32],
+    place: &[Place],
+    groups: &[Option<Vec<Term>>],
+    batched: Option<&[bool]>,
+) -> Vec<Option<Id>> {
+    let mut reuse = vec![None; place.len()];
+    for id in g.ids() {
+        let node = g.node(id);
+        if place[id.index()] != Place::Let
+            || groups[id.index()].is_some()
+            || node.shape == Shape::Scalar
+            || !matches!(node.op, Op::Unary(..) | Op::Binary(..))
+        {
+            continue;
+        }
+        let same_kind = |a: Id| batched.is_none_or(|b| b[a.index()] == b[id.index()]);
+        reuse[id.index()] = node.op.children().find(|&a| {
+            place[a.index()] == Place::Let
+                && g.shape(a) == node.shape
+                && uses[a.index()] == 1
+                && !spec.returns.contains(&a)
+                && same_kind(a)
+        });
+    }
+    reuse
 }
 
 /// The statements of a planned method: every stored node, and each sink split into one
@@ -292,7 +366,7 @@ fn absorb_products(
         }
         let mut terms = Vec::new();
         flatten_sum(g, place, id, false, true, &mut terms);
-        let absorbs = |t: &Term| !t.negated && is_product(g.op(t.id)) && uses[t.id.index()] == 1;
+        let absorbs = |t: &Term| absorbable(g, uses, t);
         if terms.iter().any(absorbs) {
             for t in terms.iter().filter(|t| absorbs(t)) {
                 place[t.id.index()] = Place::Absorbed;
