@@ -8,16 +8,19 @@
 //! length (measured in `BENCHMARKS.md`: 64 lanes for rows of 64 or more, 32 from 32, 8
 //! below).
 
+use super::gemm::Lanes;
+use super::matvec::{matvec_wide, outer_wide, vecmat_wide};
 use crate::Float;
 
 /// Independent accumulators of the short form; also the generated reductions' width.
 pub const LANES: usize = 8;
 
-/// Products of at least this many elements run out of line. Inlined into a large
-/// generated method, LLVM re-vectorized a 64×64 matrix–vector product across rows and
-/// ran it 3× slower than the same code as its own function; below this size the call
-/// costs more than it saves (measured in `BENCHMARKS.md`).
-const OUT_OF_LINE: usize = 1024;
+/// Products of at least this many elements run out of line, through the run-time SIMD
+/// kernels of [`super::matvec`]. Inlined into a large generated method, LLVM re-vectorized
+/// a 64×64 matrix–vector product across rows and ran it 3× slower than the same code as
+/// its own function; below this size the call costs more than it saves (measured in
+/// `BENCHMARKS.md`).
+pub const OUT_OF_LINE: usize = 1024;
 
 /// `Σ a[i] b[i]` with `L` independent lanes reduced as a tree.
 #[inline(always)]
@@ -131,7 +134,7 @@ pub fn sum_slice<T: Float>(a: &[T]) -> T {
 /// row. (Blocking four rows together made LLVM vectorize across rows, a shuffle per load,
 /// and ran slower than wide single-row dots.)
 #[inline(always)]
-pub fn matvec_acc<T: Float, const M: usize, const N: usize>(
+pub fn matvec_acc<T: Lanes, const M: usize, const N: usize>(
     w: &[[T; N]; M],
     x: &[T; N],
     y: &mut [T; M],
@@ -139,17 +142,8 @@ pub fn matvec_acc<T: Float, const M: usize, const N: usize>(
     if M * N < OUT_OF_LINE {
         matvec_body(w, x, y)
     } else {
-        matvec_out_of_line(w, x, y)
+        matvec_wide(w, x, y)
     }
-}
-
-#[inline(never)]
-fn matvec_out_of_line<T: Float, const M: usize, const N: usize>(
-    w: &[[T; N]; M],
-    x: &[T; N],
-    y: &mut [T; M],
-) {
-    matvec_body(w, x, y)
 }
 
 #[inline(always)]
@@ -164,14 +158,17 @@ fn matvec_body<T: Float, const M: usize, const N: usize>(
 }
 
 /// `y[j] += Σ_i x[i] w[i][j]`: `x @ w` with `w` stored `[in, out]`, as one axpy per row.
-/// Always inlined: the axpy vectorizes along each row in any context, and inlined its
-/// output can stay in registers.
+/// Small products are inlined: the axpy vectorizes along each row in any context, and
+/// inlined its output can stay in registers; large ones run [`vecmat_wide`].
 #[inline(always)]
-pub fn vecmat_acc<T: Float, const M: usize, const N: usize>(
+pub fn vecmat_acc<T: Lanes, const M: usize, const N: usize>(
     x: &[T; M],
     w: &[[T; N]; M],
     y: &mut [T; N],
 ) {
+    if M * N >= OUT_OF_LINE {
+        return vecmat_wide(x, w, y);
+    }
     for (xi, row) in x.iter().zip(w) {
         let xi = *xi;
         for (yj, wij) in y.iter_mut().zip(row) {
@@ -180,16 +177,19 @@ pub fn vecmat_acc<T: Float, const M: usize, const N: usize>(
     }
 }
 
-/// `a[i][j] += u[i] v[j]`: the outer product `u ⊗ v`, one axpy per row of `a`. Always
-/// inlined, like [`vecmat_acc`]. A row whose `u[i]` is exactly zero is skipped: after a
+/// `a[i][j] += u[i] v[j]`: the outer product `u ⊗ v`, one axpy per row of `a`; large ones
+/// run [`outer_wide`], like [`vecmat_acc`]. A row whose `u[i]` is exactly zero is skipped: after a
 /// relu about half of them are, and the row would add `0 · v[j]`, which differs only
 /// where `v[j]` is infinite or NaN (then the full product would add NaN).
 #[inline(always)]
-pub fn outer_acc<T: Float, const M: usize, const N: usize>(
+pub fn outer_acc<T: Lanes, const M: usize, const N: usize>(
     u: &[T; M],
     v: &[T; N],
     a: &mut [[T; N]; M],
 ) {
+    if M * N >= OUT_OF_LINE {
+        return outer_wide(u, v, a);
+    }
     for (row, ui) in a.iter_mut().zip(u) {
         let ui = *ui;
         if ui == T::ZERO {
@@ -203,7 +203,7 @@ pub fn outer_acc<T: Float, const M: usize, const N: usize>(
 
 /// `c += a @ b` for `a: [m, k]`, `b: [k, n]`.
 #[inline(always)]
-pub fn matmat_acc<T: Float, const M: usize, const K: usize, const N: usize>(
+pub fn matmat_acc<T: Lanes, const M: usize, const K: usize, const N: usize>(
     a: &[[T; K]; M],
     b: &[[T; N]; K],
     c: &mut [[T; N]; M],
@@ -215,7 +215,7 @@ pub fn matmat_acc<T: Float, const M: usize, const K: usize, const N: usize>(
 
 /// `c += aᵀ @ b` for `a: [k, m]`, `b: [k, n]`.
 #[inline(always)]
-pub fn matmat_tn_acc<T: Float, const M: usize, const K: usize, const N: usize>(
+pub fn matmat_tn_acc<T: Lanes, const M: usize, const K: usize, const N: usize>(
     a: &[[T; M]; K],
     b: &[[T; N]; K],
     c: &mut [[T; N]; M],
@@ -227,7 +227,7 @@ pub fn matmat_tn_acc<T: Float, const M: usize, const K: usize, const N: usize>(
 
 /// `c += a @ bᵀ` for `a: [m, k]`, `b: [n, k]`.
 #[inline(always)]
-pub fn matmat_nt_acc<T: Float, const M: usize, const K: usize, const N: usize>(
+pub fn matmat_nt_acc<T: Lanes, const M: usize, const K: usize, const N: usize>(
     a: &[[T; K]; M],
     b: &[[T; K]; N],
     c: &mut [[T; N]; M],

@@ -2,6 +2,7 @@
 
 pub mod gemm;
 pub mod kernels;
+pub mod matvec;
 pub mod prelude;
 
 pub use crate::Float;
