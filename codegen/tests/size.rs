@@ -194,3 +194,29 @@ fn brackets_nest_up_to_the_documented_limit() {
         );
     }
 }
+
+#[test]
+fn a_net_far_over_the_limits_is_refused_from_its_shapes() {
+    // Four billion scalars in a declaration, a 2^20-wide layer over the default limit, and
+    // a sum of a million-element matrix with itself 4000 times: refused by the front end
+    // from shapes alone, so the expansion is the errors and a stub, whatever the sizes.
+    let terms = vec!["m"; 4000].join(" + ");
+    let nets = [
+        "net A { input x: [4000000000]; param w: [4000000000]; let y = w * x; output y; loss sum(y); }"
+            .to_string(),
+        "net B { input x: [1048576]; let h = dense(x, 1048576, relu); output h; loss sum(h); }".to_string(),
+        format!(
+            "#[chainrule(max_size = 4000000000)] net C {{ input x: [1000, 1000]; param m: [1000, 1000]; let y = x * ({terms}); output y; loss sum(y); }}"
+        ),
+    ];
+    for src in nets {
+        let tokens: TokenStream = src.parse().expect("tokens");
+        let errors = chainrule_grammar::check_tokens(tokens.clone()).errors;
+        assert!(
+            errors.iter().any(|e| e.to_string().contains("too large")),
+            "{src:.60}: {errors:?}"
+        );
+        let out = count(chainrule_codegen::expand(tokens));
+        assert!(out < 3000, "{src:.60}: {out} tokens");
+    }
+}
