@@ -60,6 +60,8 @@ pub struct Bodies {
     pub backward_doc: String,
     /// The batched methods.
     pub batch: BatchBodies,
+    /// Private helper methods: the step functions of the net's loops.
+    pub helpers: TokenStream,
 }
 
 /// One batched method's code: what the samples share, then each chunk of samples
@@ -118,6 +120,7 @@ impl Bodies {
             reinit: never,
             backward_doc: " Adds `∂L/∂θ` to `grad` and returns the loss `L`.".into(),
             batch: BatchBodies::per_sample(),
+            helpers: TokenStream::new(),
         }
     }
 }
@@ -287,6 +290,7 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
         (quote!(), quote!(&(),))
     };
     let batch = batch_methods(api, types, one, &bodies.batch);
+    let helpers = &bodies.helpers;
     let chunk = lit(bodies.batch.chunk);
     let allow = allow_lints();
     quote! {
@@ -355,6 +359,8 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
             }
 
             #batch
+
+            #helpers
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use chainrule_grammar::ops::{Term, derivative};
 
-use crate::ir::{Applied, Binary, Graph, Id, Op, Shape, Unary};
+use crate::ir::{Applied, Binary, Graph, Id, Op, Part, Shape, Unary};
 
 /// The adjoints of one differentiation.
 #[derive(Clone, Debug)]
@@ -27,20 +27,46 @@ pub struct Adjoints {
 /// Differentiates `loss` with respect to every node that depends on a parameter or the
 /// input, starting from the adjoint `seed` of the loss.
 pub fn differentiate(g: &mut Graph, loss: Id, seed: Id) -> Adjoints {
+    differentiate_roots(g, &[(loss, seed)])
+}
+
+/// Differentiates the roots, each starting from its given adjoint: a cell's derivation
+/// has a root per carried state and one for its output.
+pub fn differentiate_roots(g: &mut Graph, roots: &[(Id, Id)]) -> Adjoints {
     let n = g.len();
-    let active = active_nodes(g, loss);
+    let active = active_nodes(g, roots.iter().map(|(r, _)| *r));
     let mut terms: Vec<Vec<Id>> = vec![Vec::new(); n];
     let mut total = vec![None; n];
     let mut created_by = Vec::new();
-    terms[loss.index()].push(seed);
+    // The adjoints of each scan's final states, gathered until the scan itself is reached
+    // (its `ScanFinal` nodes come after it).
+    let mut finals: Vec<Vec<Option<Id>>> = vec![Vec::new(); n];
+    for &(root, seed) in roots {
+        terms[root.index()].push(seed);
+    }
     for id in (0..n as u32).rev().map(Id) {
-        if !active[id.index()] || terms[id.index()].is_empty() || g.op(id).is_leaf() {
+        let op = g.op(id);
+        let reached = !terms[id.index()].is_empty() || !finals[id.index()].is_empty();
+        if !active[id.index()] || !reached || op.is_leaf() {
             continue;
         }
         let before = g.len();
-        let adjoint = sum_terms(g, &terms[id.index()]);
-        total[id.index()] = Some(adjoint);
-        for (operand, contribution) in vjp(g, id, adjoint) {
+        let adjoint = (!terms[id.index()].is_empty()).then(|| sum_terms(g, &terms[id.index()]));
+        total[id.index()] = adjoint;
+        let contributions = match (op, adjoint) {
+            (Op::ScanFinal(scan, k), Some(a)) => {
+                let slots = &mut finals[scan.index()];
+                if slots.len() <= k as usize {
+                    slots.resize(k as usize + 1, None);
+                }
+                slots[k as usize] = Some(a);
+                Vec::new()
+            }
+            (Op::Scan(_), _) => scan_vjp(g, id, adjoint, &finals[id.index()]),
+            (_, Some(a)) => vjp(g, id, a),
+            (_, None) => Vec::new(),
+        };
+        for (operand, contribution) in contributions {
             if active[operand.index()] && !g.is_zero(contribution) {
                 terms[operand.index()].push(contribution);
             }
@@ -54,6 +80,38 @@ pub fn differentiate(g: &mut Graph, loss: Id, seed: Id) -> Adjoints {
     }
 }
 
+/// A scan's backward pass, given the adjoints of its output and final states: what it
+/// contributes to each operand (the rows, the states' initial values, the captured values
+/// and the parameters the cell reads), each a part of the one pass.
+fn scan_vjp(g: &mut Graph, scan: Id, d_out: Option<Id>, d_finals: &[Option<Id>]) -> Vec<(Id, Id)> {
+    let s = g.scan_of(scan);
+    let (seq, inits, captured, params) =
+        (s.seq, s.inits.clone(), s.captured.clone(), s.params.clone());
+    let mut finals = d_finals.to_vec();
+    finals.resize(inits.len(), None);
+    let back = g.scan_back(crate::ir::ScanBack {
+        scan,
+        d_out,
+        d_finals: finals,
+    });
+    let mut out = Vec::new();
+    let part = |g: &mut Graph, of: Id, p: Part| {
+        let shape = g.shape(of);
+        (of, g.scan_back_part(back, p, shape))
+    };
+    out.push(part(g, seq, Part::Seq));
+    for (k, init) in inits.into_iter().enumerate() {
+        out.push(part(g, init, Part::Init(k as u32)));
+    }
+    for (j, c) in captured.into_iter().enumerate() {
+        out.push(part(g, c, Part::Captured(j as u32)));
+    }
+    for (i, p) in params.into_iter().enumerate() {
+        out.push(part(g, p, Part::Param(i as u32)));
+    }
+    out
+}
+
 /// The sum of adjoint contributions, in the order they arrived.
 pub fn sum_terms(g: &mut Graph, terms: &[Id]) -> Id {
     let mut iter = terms.iter().copied();
@@ -61,14 +119,15 @@ pub fn sum_terms(g: &mut Graph, terms: &[Id]) -> Id {
     iter.fold(first, |acc, t| g.add(acc, t))
 }
 
-/// Nodes on a path from a parameter or the input to the loss.
-fn active_nodes(g: &Graph, loss: Id) -> Vec<bool> {
-    let reach = g.reachable([loss]);
+/// Nodes on a path from a parameter, the input or (in a cell) a state or captured value
+/// to a root.
+fn active_nodes(g: &Graph, roots: impl IntoIterator<Item = Id>) -> Vec<bool> {
+    let reach = g.reachable(roots);
     let mut depends = vec![false; g.len()];
     for id in g.ids() {
         depends[id.index()] = match g.op(id) {
-            Op::Param(_) | Op::Input => true,
-            op => op.children().any(|c| depends[c.index()]),
+            Op::Param(_) | Op::Input | Op::State(_) | Op::Captured(_) => true,
+            _ => g.children(id).any(|c| depends[c.index()]),
         };
     }
     reach.iter().zip(&depends).map(|(r, d)| *r && *d).collect()
@@ -179,7 +238,30 @@ pub fn vjp(g: &mut Graph, y: Id, gy: Id) -> Vec<(Id, Id)> {
             let ps = g.mul(p, s);
             vec![(a, g.sub(gy, ps))]
         }
-        Op::Input | Op::Target | Op::Param(_) | Op::Seed | Op::Const(_) => vec![],
+        Op::Slice(a, s) => {
+            let shape = g.shape(a);
+            vec![(a, g.unslice(gy, shape, s))]
+        }
+        Op::Unslice(a, s) => {
+            let len = g.shape(a).len();
+            vec![(a, g.slice(gy, s, len))]
+        }
+        Op::Row(a, i) => {
+            let shape = g.shape(a);
+            vec![(a, g.unrow(gy, shape, i))]
+        }
+        Op::Unrow(a, i) => vec![(a, g.row(gy, i))],
+        // A scan's final states and the scan itself are handled by `differentiate_roots`;
+        // a backward pass is not differentiated again.
+        Op::Scan(_) | Op::ScanFinal(..) | Op::ScanBack(_) | Op::ScanBackPart(..) => vec![],
+        Op::Input
+        | Op::Target
+        | Op::Param(_)
+        | Op::Seed
+        | Op::Const(_)
+        | Op::State(_)
+        | Op::Captured(_)
+        | Op::Adj(_) => vec![],
     }
 }
 
@@ -212,5 +294,63 @@ fn build(g: &mut Graph, t: &Term, f: Applied, x: Id, y: Id) -> Id {
             let operand = build(g, operand, f, x, y);
             g.unary(Unary::Elem(Applied::new(*id, &values)), operand)
         }
+    }
+}
+
+/// A loop cell differentiated: the cell's graph with its backward nodes, and the adjoint
+/// (contributions) of each of its leaves given the adjoints of its roots.
+#[derive(Clone, Debug)]
+pub struct CellDerivation {
+    /// The cell's nodes and their adjoints; leaves `Adj(k)` are the roots' adjoints: the
+    /// carried states' values after the step, in order, then the step's output.
+    pub graph: Graph,
+    /// The derivation's contributions.
+    pub adjoints: Adjoints,
+    /// The adjoint leaf of each root, in that order.
+    pub adj: Vec<Id>,
+    /// The cell's leaves: the row, each carried state as the step begins, each captured
+    /// value, each parameter the cell reads (as in [`crate::ir::Scan::params`]).
+    pub row: Option<Id>,
+    /// See `row`.
+    pub states: Vec<Option<Id>>,
+    /// See `row`.
+    pub captured: Vec<Option<Id>>,
+    /// See `row`.
+    pub params: Vec<Option<Id>>,
+}
+
+/// Differentiates a scan's cell with respect to its row, states, captured values and
+/// parameters, from an adjoint leaf for each new state and for the output.
+pub fn cell_derivation(scan: &crate::ir::Scan, outer: &Graph) -> CellDerivation {
+    let mut g = scan.cell.clone();
+    let mut roots = Vec::new();
+    let mut adj = Vec::new();
+    let outputs = scan.new_states.iter().copied().chain(scan.output);
+    for (k, r) in outputs.enumerate() {
+        let shape = g.shape(r);
+        let a = g.leaf(Op::Adj(k as u32), shape);
+        roots.push((r, a));
+        adj.push(a);
+    }
+    let find = |g: &Graph, want: Op| g.ids().find(|id| g.op(*id) == want);
+    let row = find(&g, Op::Input);
+    let states = (0..scan.new_states.len())
+        .map(|k| find(&g, Op::State(k as u32)))
+        .collect();
+    let captured = (0..scan.captured.len())
+        .map(|j| find(&g, Op::Captured(j as u32)))
+        .collect();
+    let params = (scan.params.iter())
+        .map(|p| find(&g, outer.op(*p)))
+        .collect();
+    let adjoints = differentiate_roots(&mut g, &roots);
+    CellDerivation {
+        graph: g,
+        adjoints,
+        adj,
+        row,
+        states,
+        captured,
+        params,
     }
 }

@@ -196,11 +196,7 @@ impl<'a> Printer<'a> {
         if self.names.contains_key(&id) {
             return Some(id);
         }
-        self.g
-            .op(id)
-            .children()
-            .filter_map(|c| self.last_named(c))
-            .max()
+        self.g.children(id).filter_map(|c| self.last_named(c)).max()
     }
 
     /// The expression of a node; `top` expands a stored node instead of naming it.
@@ -315,6 +311,40 @@ impl<'a> Printer<'a> {
             ),
             Op::Softmax(a) => Expr::new(format!("softmax({})", sub(a).text), P_ATOM),
             Op::LogSoftmax(a) => Expr::new(format!("log_softmax({})", sub(a).text), P_ATOM),
+            Op::Slice(a, s) => Expr::new(
+                format!(
+                    "{}[{s}..{}]",
+                    sub(a).at(P_ATOM),
+                    s as usize + node.shape.len()
+                ),
+                P_ATOM,
+            ),
+            Op::Unslice(a, s) => Expr::new(
+                format!(
+                    "e[{s}..{}] · {}",
+                    s as usize + g.shape(a).len(),
+                    sub(a).at(P_NEG)
+                ),
+                P_MUL,
+            ),
+            Op::Row(a, i) => Expr::new(format!("{}[{i}]", sub(a).at(P_ATOM)), P_ATOM),
+            Op::Unrow(a, i) => Expr::new(format!("e[{i}] · {}", sub(a).at(P_NEG)), P_MUL),
+            Op::State(k) => Expr::atom(format!("state{k}")),
+            Op::Captured(j) => Expr::atom(format!("captured{j}")),
+            Op::Adj(k) => Expr::atom(format!("adj{k}")),
+            Op::Scan(_) => {
+                let s = g.scan_of(id);
+                Expr::atom(format!("for each row of {}", sub(s.seq).at(P_ATOM)))
+            }
+            Op::ScanFinal(scan, k) => {
+                let s = g.scan_of(scan);
+                let name = (s.states.get(k as usize))
+                    .and_then(|i| self.net.states.get(*i))
+                    .map_or("state", |st| st.name.as_str());
+                Expr::atom(format!("{name} after the loop"))
+            }
+            Op::ScanBack(_) => Expr::atom("the loop backwards".into()),
+            Op::ScanBackPart(_, p) => Expr::atom(format!("{p:?} from the loop backwards")),
         }
     }
 }

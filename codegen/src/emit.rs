@@ -5,7 +5,7 @@ use chainrule_grammar::model::{Net, Scalar};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::ir::{Binary, Graph, Id, Op, Shape, Unary, unary_name};
+use crate::ir::{Binary, Graph, Id, Op, Part, Shape, Unary, unary_name};
 use crate::lower::Lowered;
 use crate::naming::{self, Role};
 use crate::plan::{MethodSpec, Place, Plan, Step, Term, is_product};
@@ -14,11 +14,12 @@ use crate::print::{self, P_ADD, P_IF, P_MUL, P_NEG, binop};
 /// Reductions at most this long are written out term by term even in loop form.
 const SHORT_SUM: usize = 4;
 
-/// One element index: a literal (unrolled code) or a loop counter.
+/// One element index: a literal (unrolled code) or a loop counter plus an offset (for
+/// the part of a vector a range selects).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ix {
     Lit(usize),
-    Var(&'static str),
+    Var(&'static str, isize),
 }
 
 impl Ix {
@@ -28,10 +29,23 @@ impl Ix {
                 let lit = Literal::usize_unsuffixed(i);
                 quote!(#lit)
             }
-            Ix::Var(v) => {
+            Ix::Var(v, o) => {
                 let v = Ident::new(v, Span::call_site());
-                quote!(#v)
+                let d = Literal::usize_unsuffixed(o.unsigned_abs());
+                match o {
+                    0 => quote!(#v),
+                    o if o > 0 => quote!((#v + #d)),
+                    _ => quote!((#v - #d)),
+                }
             }
+        }
+    }
+
+    /// The index `d` further along.
+    fn shift(self, d: isize) -> Ix {
+        match self {
+            Ix::Lit(i) => Ix::Lit(i.wrapping_add_signed(d)),
+            Ix::Var(v, o) => Ix::Var(v, o + d),
         }
     }
 }
@@ -58,7 +72,7 @@ impl Batch<'_> {
         for id in g.ids() {
             let op = g.op(id);
             batched[id.index()] =
-                matches!(op, Op::Input | Op::Target) || op.children().any(|c| batched[c.index()]);
+                matches!(op, Op::Input | Op::Target) || g.children(id).any(|c| batched[c.index()]);
         }
         batched
     }
@@ -69,8 +83,8 @@ impl Batch<'_> {
 enum Dst<'i> {
     /// A stored node's buffer.
     Local(Id, &'i Ident),
-    /// A parameter's gradient, `grad.<param>`.
-    Grad(&'i Ident),
+    /// A parameter's gradient, `grad.<param>`, by the parameter's index.
+    Grad(usize),
 }
 
 /// Emits methods of one net.
@@ -82,6 +96,60 @@ pub struct Emitter<'a> {
     names: Vec<Option<Ident>>,
     scalar_ty: TokenStream,
     batch: Option<Batch<'a>>,
+    /// In a loop cell's backward function, the parameters it adds gradients to: each
+    /// model parameter index's `&mut` argument, in place of `grad.<field>`.
+    cell_grads: Option<Vec<(usize, Ident)>>,
+}
+
+/// The local and argument names of a loop's generated functions and buffers: one fact,
+/// read by the functions' signatures and by the loops that call them.
+pub mod cell_names {
+    use proc_macro2::{Ident, Span};
+
+    fn ident(s: String) -> Ident {
+        Ident::new(&s, Span::call_site())
+    }
+    /// Carried state `k` as a step begins (cell argument), or its adjoint's running value
+    /// in the backward loop.
+    pub fn state(k: usize) -> Ident {
+        ident(format!("__s{k}"))
+    }
+    /// Captured value `j` (cell argument).
+    pub fn captured(j: usize) -> Ident {
+        ident(format!("__c{j}"))
+    }
+    /// The adjoint of root `k` (cell backward argument).
+    pub fn adj(k: usize) -> Ident {
+        ident(format!("__a{k}"))
+    }
+    /// The `&mut` gradient of the `i`-th parameter the cell reads (cell backward argument).
+    pub fn grad(i: usize) -> Ident {
+        ident(format!("__g{i}"))
+    }
+    /// Scan `k`'s step function.
+    pub fn step(k: u32) -> Ident {
+        ident(format!("__cell{k}"))
+    }
+    /// Scan `k`'s step backward function.
+    pub fn step_back(k: u32) -> Ident {
+        ident(format!("__cell_back{k}"))
+    }
+    /// Scan `k`'s carried state `s` while it runs.
+    pub fn carried(k: u32, s: usize) -> Ident {
+        ident(format!("__state{k}_{s}"))
+    }
+    /// Scan `k`'s record of carried state `s` as each step began.
+    pub fn tape(k: u32, s: usize) -> Ident {
+        ident(format!("__tape{k}_{s}"))
+    }
+    /// Backward pass `b`'s running adjoint of carried state `s`.
+    pub fn carried_adj(b: u32, s: usize) -> Ident {
+        ident(format!("__dstate{b}_{s}"))
+    }
+    /// Backward pass `b`'s buffer for a part no later statement reads.
+    pub fn unused(b: u32, i: usize) -> Ident {
+        ident(format!("__dpart{b}_{i}"))
+    }
 }
 
 impl<'a> Emitter<'a> {
@@ -100,7 +168,45 @@ impl<'a> Emitter<'a> {
             names,
             scalar_ty,
             batch: None,
+            cell_grads: None,
         }
+    }
+
+    /// An emitter over a loop cell's own graph (a cell function's body); `grads` names
+    /// the `&mut` gradients its backward adds to.
+    pub fn for_cell(
+        net: &'a Net,
+        g: &'a Graph,
+        plan: &'a Plan,
+        roles: &[Role],
+        grads: Option<Vec<(usize, Ident)>>,
+    ) -> Self {
+        let names = naming::locals(net, plan, roles);
+        let scalar_ty = match net.scalar {
+            Scalar::F32 => quote!(::core::primitive::f32),
+            Scalar::F64 => quote!(::core::primitive::f64),
+        };
+        Self {
+            g,
+            net,
+            plan,
+            names,
+            scalar_ty,
+            batch: None,
+            cell_grads: grads,
+        }
+    }
+
+    /// Where parameter `p`'s gradient is added: `grad.<field>`, or in a cell's backward
+    /// function its `&mut` argument.
+    fn grad_place(&self, p: usize) -> TokenStream {
+        if let Some(grads) = &self.cell_grads
+            && let Some((_, g)) = grads.iter().find(|(i, _)| *i == p)
+        {
+            return quote!((*#g));
+        }
+        let f = format_ident!("{}", self.net.params[p].name);
+        quote!(grad.#f)
     }
 
     /// The same emitter for a batched method over chunks of samples.
@@ -190,6 +296,18 @@ impl<'a> Emitter<'a> {
             Op::Target if self.batch.is_some() => quote!(&__ts[__b]),
             Op::Input => quote!(x),
             Op::Target => quote!(t),
+            Op::State(k) => {
+                let n = cell_names::state(k as usize);
+                quote!(#n)
+            }
+            Op::Captured(j) => {
+                let n = cell_names::captured(j as usize);
+                quote!(#n)
+            }
+            Op::Adj(k) => {
+                let n = cell_names::adj(k as usize);
+                quote!(#n)
+            }
             _ if self.per_sample(id) => {
                 let n = self.name(id);
                 quote!(&#n[__b])
@@ -225,6 +343,18 @@ impl<'a> Emitter<'a> {
             Op::Target if self.batch.is_some() => quote!(__ts[__b]),
             Op::Input => quote!(*x),
             Op::Target => quote!(*t),
+            Op::State(k) => {
+                let n = cell_names::state(k as usize);
+                quote!(*#n)
+            }
+            Op::Captured(j) => {
+                let n = cell_names::captured(j as usize);
+                quote!(*#n)
+            }
+            Op::Adj(k) => {
+                let n = cell_names::adj(k as usize);
+                quote!(*#n)
+            }
             Op::Seed => quote!(scale),
             Op::Const(bits) => self.literal(f64::from_bits(bits)).text,
             _ if self.per_sample(id) => {
@@ -275,6 +405,19 @@ impl<'a> Emitter<'a> {
             Op::Target if ix.is_empty() => Expr::new(quote!(*t), P_NEG),
             Op::Input => Expr::atom(quote!(x #s)),
             Op::Target => Expr::atom(quote!(t #s)),
+            Op::State(_) | Op::Captured(_) | Op::Adj(_) => {
+                let n = match op {
+                    Op::State(k) => cell_names::state(k as usize),
+                    Op::Captured(j) => cell_names::captured(j as usize),
+                    Op::Adj(k) => cell_names::adj(k as usize),
+                    _ => unreachable!("a cell leaf"),
+                };
+                if ix.is_empty() {
+                    Expr::new(quote!(*#n), P_NEG)
+                } else {
+                    Expr::atom(quote!(#n #s))
+                }
+            }
             Op::Seed => Expr::atom(quote!(scale)),
             Op::Const(bits) => self.literal(f64::from_bits(bits)),
             other => unreachable!("not a leaf: {other:?}"),
@@ -334,7 +477,7 @@ impl<'a> Emitter<'a> {
                     .iter()
                     .map(|k| match k {
                         Ix::Lit(v) => Some(*v),
-                        Ix::Var(_) => None,
+                        Ix::Var(..) => None,
                     })
                     .collect();
                 match lits {
@@ -403,6 +546,32 @@ impl<'a> Emitter<'a> {
                 self.elem(v, &ix[1..]),
                 P_MUL,
             ),
+            Op::Slice(a, s) => self.elem(a, &[ix[0].shift(s as isize)]),
+            Op::Row(a, i) => self.elem(a, &[Ix::Lit(i as usize), ix[0]]),
+            Op::Unslice(a, s) => {
+                let (s, n) = (s as usize, g.shape(a).len());
+                match ix[0] {
+                    Ix::Lit(k) if (s..s + n).contains(&k) => self.elem(a, &[Ix::Lit(k - s)]),
+                    Ix::Lit(_) => self.literal(0.0),
+                    var => {
+                        let k = var.tokens();
+                        let (lo, hi) = (lit(s), lit(s + n));
+                        let e = self.elem(a, &[var.shift(-(s as isize))]).text;
+                        let z = self.literal(0.0).text;
+                        Expr::new(quote!(if (#lo..#hi).contains(&#k) { #e } else { #z }), P_IF)
+                    }
+                }
+            }
+            Op::Unrow(a, i) => match ix[0] {
+                Ix::Lit(r) if r == i as usize => self.elem(a, &ix[1..]),
+                Ix::Lit(_) => self.literal(0.0),
+                var => {
+                    let (k, i) = (var.tokens(), lit(i as usize));
+                    let e = self.elem(a, &ix[1..]).text;
+                    let z = self.literal(0.0).text;
+                    Expr::new(quote!(if #k == #i { #e } else { #z }), P_IF)
+                }
+            },
             op => unreachable!("{op:?} is always stored"),
         }
     }
@@ -456,7 +625,10 @@ impl<'a> Emitter<'a> {
         if self.batch.is_none() {
             let dst = match dst {
                 Dst::Local(_, name) => quote!(&mut #name),
-                Dst::Grad(f) => quote!(&mut grad.#f),
+                Dst::Grad(p) => {
+                    let g = self.grad_place(p);
+                    quote!(&mut #g)
+                }
             };
             return self.kernel(id, dst);
         }
@@ -467,7 +639,10 @@ impl<'a> Emitter<'a> {
         let (dst, looped) = match dst {
             Dst::Local(d, name) if self.per_sample(d) => (quote!(&mut #name[__b]), true),
             Dst::Local(_, name) => (quote!(&mut #name), false),
-            Dst::Grad(f) => (quote!(&mut grad.#f), true),
+            Dst::Grad(p) => {
+                let g = self.grad_place(p);
+                (quote!(&mut #g), true)
+            }
         };
         let k = self.kernel(id, dst);
         if looped {
@@ -494,7 +669,10 @@ impl<'a> Emitter<'a> {
         };
         let dst = match dst {
             Dst::Local(_, name) => quote!(&mut #name[..__n]),
-            Dst::Grad(f) => quote!(&mut grad.#f),
+            Dst::Grad(p) => {
+                let g = self.grad_place(p);
+                quote!(&mut #g)
+            }
         };
         Some(quote!(#f(#a, #b, #dst);))
     }
@@ -509,12 +687,12 @@ impl<'a> Emitter<'a> {
         match shape {
             Shape::Scalar => body(&[]),
             Shape::Vector(n) => {
-                let b = body(&[Ix::Var("__i")]);
+                let b = body(&[Ix::Var("__i", 0)]);
                 let n = lit(n);
                 quote!(for __i in 0..#n { #b })
             }
             Shape::Matrix(r, c) => {
-                let b = body(&[Ix::Var("__i"), Ix::Var("__j")]);
+                let b = body(&[Ix::Var("__i", 0), Ix::Var("__j", 0)]);
                 let (r, c) = (lit(r), lit(c));
                 quote!(for __i in 0..#r { for __j in 0..#c { #b } })
             }
@@ -529,6 +707,13 @@ impl<'a> Emitter<'a> {
             return self.store_rows(id, batch.chunk);
         }
         let node = self.g.node(id);
+        match node.op {
+            Op::Scan(_) => return self.store_scan(id),
+            Op::ScanBack(_) => return self.store_scan_back(id),
+            // Declared by the loop that computes them.
+            Op::ScanFinal(..) | Op::ScanBackPart(..) => return quote!(),
+            _ => {}
+        }
         if self.plan.reuse[id.index()].is_some() {
             // In place over its operand's buffer, which has this node's name.
             let name = self.name(id);
@@ -600,6 +785,218 @@ impl<'a> Emitter<'a> {
                 quote!(let mut #name: #ty = #zero; #fill)
             }
         }
+    }
+
+    /// A node's whole value as an expression: a stored one or a leaf, or a broadcast
+    /// scalar (a loop's state starting at a constant).
+    fn whole(&self, id: Id) -> TokenStream {
+        match (self.g.op(id), self.plan.place[id.index()]) {
+            (Op::Broadcast(s), Place::Inline) => {
+                let e = self.elem(s, &[]).text;
+                shape_ty(&quote!((#e)), self.g.shape(id))
+            }
+            _ => self.value(id),
+        }
+    }
+
+    /// An array to index by step: the input, a parameter, or a stored node.
+    fn steps_of(&self, id: Id) -> TokenStream {
+        match self.g.op(id) {
+            Op::Input => quote!(x),
+            Op::Target => quote!(t),
+            Op::Param(p) => {
+                let f = self.field(p);
+                quote!(self.#f)
+            }
+            _ => {
+                let n = self.name(id);
+                quote!(#n)
+            }
+        }
+    }
+
+    /// The live node this method stores for `op`, if any.
+    fn stored(&self, op: Op) -> Option<Id> {
+        self.g
+            .ids()
+            .find(|&i| self.g.op(i) == op && self.plan.place[i.index()] == Place::Let)
+    }
+
+    /// A `for` loop: its carried states (each the buffer of its final value), the rows
+    /// its steps output, and (when this method runs its backward pass) the states as each
+    /// step began; then the steps, each a call of the loop's step function.
+    fn store_scan(&self, id: Id) -> TokenStream {
+        let Op::Scan(k) = self.g.op(id) else {
+            unreachable!("a scan")
+        };
+        let s = self.g.scan_of(id);
+        let steps = lit(s.steps);
+        let taped = self.g.ids().any(|b| match self.g.op(b) {
+            Op::ScanBack(i) => {
+                self.g.backs[i as usize].scan == id && self.plan.place[b.index()] != Place::Dead
+            }
+            _ => false,
+        });
+        let mut decls = TokenStream::new();
+        let mut record = TokenStream::new();
+        let mut update = TokenStream::new();
+        let mut carried = Vec::new();
+        let mut news = Vec::new();
+        for (j, (init, new)) in s.inits.iter().zip(&s.new_states).enumerate() {
+            let shape = s.cell.shape(*new);
+            let ty = self.ty(shape);
+            let buf = match self.stored(Op::ScanFinal(id, j as u32)) {
+                Some(f) => self.name(f).clone(),
+                None => cell_names::carried(k, j),
+            };
+            let init = self.whole(*init);
+            decls.extend(quote!(let mut #buf: #ty = #init;));
+            if taped {
+                let tape = cell_names::tape(k, j);
+                let zero = self.zero(shape);
+                decls.extend(quote!(let mut #tape: [#ty; #steps] = [#zero; #steps];));
+                record.extend(quote!(#tape[__t] = #buf;));
+            }
+            let n = format_ident!("__n{j}");
+            update.extend(quote!(#buf = #n;));
+            carried.push(buf);
+            news.push(n);
+        }
+        let name = self.name(id);
+        let (out_decl, out_bind, out_store) = match s.output {
+            Some(o) => {
+                let row = s.cell.shape(o);
+                let (ty, zero) = (self.ty(row), self.zero(row));
+                (
+                    quote!(let mut #name: [#ty; #steps] = [#zero; #steps];),
+                    quote!(__y,),
+                    quote!(#name[__t] = __y;),
+                )
+            }
+            None => {
+                let ty = &self.scalar_ty;
+                (quote!(let #name: #ty = 0.0;), quote!(), quote!())
+            }
+        };
+        let seq = self.steps_of(s.seq);
+        let captured = s.captured.iter().map(|c| self.array(*c));
+        let step = cell_names::step(k);
+        quote! {
+            #decls
+            #out_decl
+            for __t in 0..#steps {
+                #record
+                let (#(#news,)* #out_bind) = self.#step(&#seq[__t], #(&#carried,)* #(#captured,)*);
+                #update
+                #out_store
+            }
+        }
+    }
+
+    /// A loop's backward pass: the steps in reverse, each a call of the loop's step
+    /// backward function, which adds to the gradients of the parameters the cell reads
+    /// and gives the adjoints of the row, the states as the step began and the captured
+    /// values.
+    fn store_scan_back(&self, id: Id) -> TokenStream {
+        let Op::ScanBack(b) = self.g.op(id) else {
+            unreachable!("a scan backward")
+        };
+        let back = &self.g.backs[b as usize];
+        let Op::Scan(k) = self.g.op(back.scan) else {
+            unreachable!("the backward of a scan")
+        };
+        let s = self.g.scan_of(back.scan);
+        let steps = lit(s.steps);
+        let part = |p: Part| {
+            self.stored(Op::ScanBackPart(id, p))
+                .map(|n| self.name(n).clone())
+        };
+        let mut out = TokenStream::new();
+        let mut running = Vec::new();
+        for (j, new) in s.new_states.iter().enumerate() {
+            let shape = s.cell.shape(*new);
+            let ty = self.ty(shape);
+            let d = cell_names::carried_adj(b, j);
+            let start = match back.d_finals.get(j).copied().flatten() {
+                Some(f) => self.whole(f),
+                None => self.zero(shape),
+            };
+            out.extend(quote!(let mut #d: #ty = #start;));
+            running.push(d);
+        }
+        let mut unused = 0;
+        let mut buffer = |p: Part, shape: Shape| -> Ident {
+            let name = part(p).unwrap_or_else(|| {
+                unused += 1;
+                cell_names::unused(b, unused)
+            });
+            let (ty, zero) = (self.ty(shape), self.zero(shape));
+            out.extend(quote!(let mut #name: #ty = #zero;));
+            name
+        };
+        let seq_shape = self.g.shape(s.seq);
+        let d_seq = buffer(Part::Seq, seq_shape);
+        let d_captured: Vec<Ident> = (s.captured.iter().enumerate())
+            .map(|(j, c)| buffer(Part::Captured(j as u32), self.g.shape(*c)))
+            .collect();
+        let d_params: Vec<Ident> = (s.params.iter().enumerate())
+            .map(|(i, p)| buffer(Part::Param(i as u32), self.g.shape(*p)))
+            .collect();
+        let seq = self.steps_of(s.seq);
+        let tapes = (0..s.new_states.len()).map(|j| cell_names::tape(k, j));
+        let captured: Vec<TokenStream> = s.captured.iter().map(|c| self.array(*c)).collect();
+        let d_out: Vec<TokenStream> = s
+            .output
+            .iter()
+            .map(|&o| match back.d_out {
+                Some(d) => {
+                    let rows = self.steps_of(d);
+                    quote!(&#rows[__t])
+                }
+                None => {
+                    let zero = self.zero(s.cell.shape(o));
+                    quote!(&#zero)
+                }
+            })
+            .collect();
+        let news: Vec<Ident> = (0..s.new_states.len())
+            .map(|j| format_ident!("__p{j}"))
+            .collect();
+        let dcs: Vec<Ident> = (0..s.captured.len())
+            .map(|j| format_ident!("__dc{j}"))
+            .collect();
+        let adds = d_captured
+            .iter()
+            .zip(&dcs)
+            .enumerate()
+            .map(|(j, (acc, dc))| {
+                self.for_each(self.g.shape(s.captured[j]), |ix| {
+                    let sfx = Self::index_suffix(ix);
+                    quote!(#acc #sfx += #dc #sfx;)
+                })
+            });
+        let step_back = cell_names::step_back(k);
+        out.extend(quote! {
+            for __t in (0..#steps).rev() {
+                let (#(#news,)* __dx, #(#dcs,)*) = self.#step_back(
+                    &#seq[__t],
+                    #(&#tapes[__t],)*
+                    #(#captured,)*
+                    #(&#running,)*
+                    #(#d_out,)*
+                    #(&mut #d_params,)*
+                );
+                #(#running = #news;)*
+                #d_seq[__t] = __dx;
+                #(#adds)*
+            }
+        });
+        for (j, d) in running.iter().enumerate() {
+            if let Some(name) = part(Part::Init(j as u32)) {
+                out.extend(quote!(let #name = #d;));
+            }
+        }
+        out
     }
 
     /// The statements computing a node that holds one value per sample: a buffer of
@@ -695,12 +1092,12 @@ impl<'a> Emitter<'a> {
         let ty = &self.scalar_ty;
         match shape {
             Shape::Matrix(r, c) => {
-                let e = self.elem(a, &[Ix::Var("__i"), Ix::Var("__j")]).text;
+                let e = self.elem(a, &[Ix::Var("__i", 0), Ix::Var("__j", 0)]).text;
                 let (r, c) = (lit(r), lit(c));
                 quote!(::chainrule::__private::sum_rows::<#ty, #r, #c, _>(|__i, __j| #e))
             }
             _ => {
-                let e = self.elem(a, &[Ix::Var("__i")]).text;
+                let e = self.elem(a, &[Ix::Var("__i", 0)]).text;
                 let n = lit(shape.len());
                 quote!(::chainrule::__private::sum_map::<#ty, #n, _>(|__i| #e))
             }
@@ -717,12 +1114,12 @@ impl<'a> Emitter<'a> {
     /// [`Emitter::sink`] in two parts: what each chunk adds, and (in a batched method) the
     /// terms the samples share, added once for the whole batch, times its length.
     fn sink_parts(&self, param: usize, terms: &[Id]) -> (TokenStream, TokenStream) {
-        let field = format_ident!("{}", self.net.params[param].name);
+        let field = self.grad_place(param);
         let shape = self.net.params[param].shape;
         let (products, rest): (Vec<Id>, Vec<Id>) = terms
             .iter()
             .partition(|t| self.plan.place[t.index()] == Place::Absorbed);
-        let kernels = products.iter().map(|t| self.product(*t, Dst::Grad(&field)));
+        let kernels = products.iter().map(|t| self.product(*t, Dst::Grad(param)));
         // In a batched method, every sample adds its own terms, and the terms the samples
         // share (a weight penalty's) are added once, times the chunk's length.
         let (rows, shared): (Vec<Term>, Vec<Term>) = rest
@@ -737,7 +1134,7 @@ impl<'a> Emitter<'a> {
                 }
                 let e = e.text;
                 let s = Self::index_suffix(ix);
-                quote!(grad.#field #s += #e;)
+                quote!(#field #s += #e;)
             })
         };
         let rows = match (rows.is_empty(), self.batch) {

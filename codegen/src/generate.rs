@@ -119,6 +119,7 @@ pub fn generate(net: &Net) -> TokenStream {
             reinit: reinit(net),
             backward_doc,
             batch: batched,
+            helpers: crate::cells::step_functions(net, &low.graph),
         },
     )
 }
@@ -168,14 +169,20 @@ fn batched_bodies(
         (per_sample, shared)
     };
     let widest = plans.iter().map(|p| bytes(p).0).max().unwrap_or(0);
-    let chunk = net.chunk.unwrap_or_else(|| {
-        let fits = CHUNK_STACK / widest.max(1) / TILE_ROWS * TILE_ROWS;
-        if unrolled || fits < TILE_ROWS {
-            1
-        } else {
-            fits.min(DEFAULT_CHUNK)
-        }
-    });
+    // A net with a loop runs its batches one sequence at a time.
+    let looped = !g.scans.is_empty();
+    let chunk = if looped {
+        1
+    } else {
+        net.chunk.unwrap_or_else(|| {
+            let fits = CHUNK_STACK / widest.max(1) / TILE_ROWS * TILE_ROWS;
+            if unrolled || fits < TILE_ROWS {
+                1
+            } else {
+                fits.min(DEFAULT_CHUNK)
+            }
+        })
+    };
     let [forward, loss, backward] = [0, 1, 2].map(|i| {
         (chunk > 1).then(|| {
             let (per_sample, shared) = bytes(&plans[i]);
@@ -295,6 +302,8 @@ fn api_of(net: &Net) -> Api {
         Sym::Target => net.target.as_ref().map_or(Shape::Scalar, |t| t.shape),
         Sym::Param(i) => net.params[i].shape,
         Sym::Let(i) => net.lets[i].value.shape,
+        Sym::State(s) => net.states[s].shape,
+        Sym::Row | Sym::Local(_) => unreachable!("checked: names of a loop body only"),
     };
     Api {
         attrs: net.attrs.clone(),
@@ -393,5 +402,7 @@ fn output_name(net: &Net) -> String {
             .map_or_else(String::new, |t| t.name.clone()),
         Sym::Param(i) => net.params[i].name.clone(),
         Sym::Let(i) => net.lets[i].name.clone(),
+        Sym::State(s) => net.states[s].name.clone(),
+        Sym::Row | Sym::Local(_) => unreachable!("checked: names of a loop body only"),
     }
 }

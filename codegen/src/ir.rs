@@ -98,13 +98,96 @@ pub enum Op {
     Softmax(Id),
     /// `log_softmax(v)`, max-shifted.
     LogSoftmax(Id),
+    /// Elements `start ..` of a vector, as many as the node's length.
+    Slice(Id, u32),
+    /// A vector of the node's shape, zero but for the operand at `start ..`.
+    Unslice(Id, u32),
+    /// Row `i` of a matrix: a vector.
+    Row(Id, u32),
+    /// A matrix of the node's shape, zero but for row `i`, the operand.
+    Unrow(Id, u32),
+    /// In a cell graph: state `k` of the loop (by place among the states it carries) as
+    /// the step begins.
+    State(u32),
+    /// In a cell graph: value `j` from outside the loop, the same at every step.
+    Captured(u32),
+    /// In a cell graph's derivation: the adjoint given for root `k` (the carried states'
+    /// values after the step, in order, then the step's output).
+    Adj(u32),
+    /// A `for` loop, by index into [`Graph::scans`]: the rows its steps output, stacked.
+    Scan(u32),
+    /// The final value of carried state `k` of the scan node.
+    ScanFinal(Id, u32),
+    /// A scan's backward pass, by index into [`Graph::backs`]: one loop backwards over the
+    /// steps; its value is nothing (a scalar 0), its results are [`Op::ScanBackPart`]s.
+    ScanBack(u32),
+    /// One result of a scan's backward pass.
+    ScanBackPart(Id, Part),
+}
+
+/// A result of a scan's backward pass: the adjoint of one of the scan's operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// Of the rows it runs over.
+    Seq,
+    /// Of carried state `k`'s initial value.
+    Init(u32),
+    /// Of captured value `j`.
+    Captured(u32),
+    /// Of the `i`-th parameter the cell reads ([`Scan::params`]).
+    Param(u32),
+}
+
+/// A `for` loop: a cell graph run once per row of `seq`, carrying states.
+#[derive(Clone, Debug)]
+pub struct Scan {
+    /// One step: leaves `Input` (the row), `State(k)`, `Param(i)` and `Captured(j)`.
+    pub cell: Graph,
+    /// The rows, a node of the outer graph.
+    pub seq: Id,
+    /// Each carried state's initial value, outer nodes.
+    pub inits: Vec<Id>,
+    /// The values captured from outside, outer nodes; `Captured(j)` is `captured[j]`.
+    pub captured: Vec<Id>,
+    /// The parameters the cell reads, outer leaves (so the scan depends on them).
+    pub params: Vec<Id>,
+    /// The model's index of each carried state.
+    pub states: Vec<usize>,
+    /// In the cell: each carried state's value after the step.
+    pub new_states: Vec<Id>,
+    /// In the cell: the step's output row, if any.
+    pub output: Option<Id>,
+    /// How many steps: the rows of `seq`.
+    pub steps: usize,
+}
+
+/// The backward pass of a scan, given the adjoints of its results.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScanBack {
+    /// The scan node.
+    pub scan: Id,
+    /// The adjoint of its output rows, if any reach it.
+    pub d_out: Option<Id>,
+    /// The adjoint of each carried state's final value, if any reaches it.
+    pub d_finals: Vec<Option<Id>>,
 }
 
 impl Op {
     /// The operands, in order.
-    pub fn children(&self) -> impl Iterator<Item = Id> {
-        let (a, b) = match *self {
-            Op::Input | Op::Target | Op::Param(_) | Op::Seed | Op::Const(_) => (None, None),
+    /// The operands held in the op itself; a scan's and a scan backward's are in the
+    /// graph's tables too ([`Graph::children`] gives them all).
+    pub fn children(self) -> impl Iterator<Item = Id> {
+        let (a, b) = match self {
+            Op::Input
+            | Op::Target
+            | Op::Param(_)
+            | Op::Seed
+            | Op::Const(_)
+            | Op::State(_)
+            | Op::Captured(_)
+            | Op::Adj(_)
+            | Op::Scan(_)
+            | Op::ScanBack(_) => (None, None),
             Op::Unary(_, a)
             | Op::Broadcast(a)
             | Op::Sum(a)
@@ -112,7 +195,13 @@ impl Op {
             | Op::Index(a, ..)
             | Op::Unindex(a, ..)
             | Op::Softmax(a)
-            | Op::LogSoftmax(a) => (Some(a), None),
+            | Op::LogSoftmax(a)
+            | Op::Slice(a, _)
+            | Op::Unslice(a, _)
+            | Op::Row(a, _)
+            | Op::Unrow(a, _)
+            | Op::ScanFinal(a, _)
+            | Op::ScanBackPart(a, _) => (Some(a), None),
             Op::Binary(_, a, b)
             | Op::MatVec(a, b)
             | Op::VecMat(a, b)
@@ -126,7 +215,14 @@ impl Op {
     pub fn is_leaf(&self) -> bool {
         matches!(
             self,
-            Op::Input | Op::Target | Op::Param(_) | Op::Seed | Op::Const(_)
+            Op::Input
+                | Op::Target
+                | Op::Param(_)
+                | Op::Seed
+                | Op::Const(_)
+                | Op::State(_)
+                | Op::Captured(_)
+                | Op::Adj(_)
         )
     }
 
@@ -160,6 +256,10 @@ pub struct Node {
 pub struct Graph {
     nodes: Vec<Node>,
     interned: HashMap<Node, Id>,
+    /// The `for` loops, by [`Op::Scan`] index.
+    pub scans: Vec<Scan>,
+    /// Scans' backward passes, by [`Op::ScanBack`] index.
+    pub backs: Vec<ScanBack>,
 }
 
 impl Graph {
@@ -176,6 +276,9 @@ impl Graph {
             return id;
         }
         debug_assert!(op.children().all(|c| c.index() < self.nodes.len()));
+        debug_assert!(
+            !matches!(op, Op::Scan(_) | Op::ScanBack(_)) || !self.interned.contains_key(&node)
+        );
         let id = Id(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
         self.nodes.push(node);
         self.interned.insert(node, id);
@@ -217,13 +320,45 @@ impl Graph {
         self.op(id).constant()
     }
 
+    /// Every operand of a node, a scan's and a scan backward's from the tables included.
+    pub fn children(&self, id: Id) -> impl Iterator<Item = Id> + use<'_> {
+        let op = self.op(id);
+        let table: Vec<Id> = match op {
+            Op::Scan(k) => {
+                let s = &self.scans[k as usize];
+                std::iter::once(s.seq)
+                    .chain(s.inits.iter().copied())
+                    .chain(s.captured.iter().copied())
+                    .chain(s.params.iter().copied())
+                    .collect()
+            }
+            Op::ScanBack(b) => {
+                let back = &self.backs[b as usize];
+                std::iter::once(back.scan)
+                    .chain(back.d_out)
+                    .chain(back.d_finals.iter().flatten().copied())
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        op.children().chain(table)
+    }
+
+    /// The scan behind a scan node.
+    pub fn scan_of(&self, id: Id) -> &Scan {
+        match self.op(id) {
+            Op::Scan(k) => &self.scans[k as usize],
+            op => unreachable!("{op:?} is not a scan"),
+        }
+    }
+
     /// The nodes reachable from `roots`, as a mask indexed by id.
     pub fn reachable(&self, roots: impl IntoIterator<Item = Id>) -> Vec<bool> {
         let mut live = vec![false; self.nodes.len()];
         let mut stack: Vec<Id> = roots.into_iter().collect();
         while let Some(id) = stack.pop() {
             if !std::mem::replace(&mut live[id.index()], true) {
-                stack.extend(self.op(id).children());
+                stack.extend(self.children(id));
             }
         }
         live
@@ -302,6 +437,37 @@ impl Graph {
             Op::Outer(a, b) => list("outer", &[a, b], ""),
             Op::Softmax(a) => list("softmax", &[a], ""),
             Op::LogSoftmax(a) => list("log_softmax", &[a], ""),
+            Op::Slice(a, s) => list("slice", &[a], &format!(" {s} {}", node.shape)),
+            Op::Unslice(a, s) => list("unslice", &[a], &format!(" {s} {}", node.shape)),
+            Op::Row(a, i) => list("row", &[a], &format!(" {i}")),
+            Op::Unrow(a, i) => list("unrow", &[a], &format!(" {i} {}", node.shape)),
+            Op::State(k) => {
+                let _ = write!(out, "state{k}");
+            }
+            Op::Captured(j) => {
+                let _ = write!(out, "captured{j}");
+            }
+            Op::Adj(k) => {
+                let _ = write!(out, "adj{k}");
+            }
+            Op::Scan(k) => {
+                let s = &self.scans[k as usize];
+                let kids: Vec<Id> = std::iter::once(s.seq)
+                    .chain(s.inits.iter().copied())
+                    .collect();
+                list("scan", &kids, &format!(" #{k}"))
+            }
+            Op::ScanFinal(a, k) => list("final", &[a], &format!(" {k}")),
+            Op::ScanBack(b) => {
+                let back = &self.backs[b as usize];
+                let kids: Vec<Id> = back
+                    .d_out
+                    .into_iter()
+                    .chain(back.d_finals.iter().flatten().copied())
+                    .collect();
+                list("scan_back", &kids, &format!(" #{b}"))
+            }
+            Op::ScanBackPart(a, p) => list("back_part", &[a], &format!(" {p:?}")),
         }
     }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod cells;
 pub mod diff;
 mod docs;
 pub mod emit;

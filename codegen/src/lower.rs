@@ -7,9 +7,13 @@
 //! softmax becomes `log_softmax` (by the `ln ∘ softmax` rule in `simplify`). Both have the
 //! same value and give the fused gradients `σ(z) − t` and `softmax(z)·Σt − t`.
 
-use chainrule_grammar::model::{BinOp, Expr, ExprKind, Func, Net, Shape, Sym};
+use std::collections::BTreeMap;
 
-use crate::ir::{Binary, Graph, Id, Op, Unary};
+use chainrule_grammar::model::{
+    BinOp, CellStmt, Expr, ExprKind, Func, Net, Recurrence, Shape, StateInit, Sym,
+};
+
+use crate::ir::{Binary, Graph, Id, Op, Scan, Unary};
 
 /// Who a node belongs to, for naming it in generated code and docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,6 +63,8 @@ pub fn lower(net: &Net) -> Lowered {
         target,
         params,
         lets: Vec::new(),
+        finals: BTreeMap::new(),
+        cell: None,
     };
     let mut owners = vec![None; cx.g.len()];
     for (i, binding) in net.lets.iter().enumerate() {
@@ -89,16 +95,177 @@ struct Lowering<'a> {
     target: Option<Id>,
     params: Vec<Id>,
     lets: Vec<Id>,
+    /// Each state's final value, once its loop is lowered.
+    finals: BTreeMap<usize, Id>,
+    /// Set while lowering a loop's cell: then `g` is the cell's graph.
+    cell: Option<Cell>,
+}
+
+/// What names mean inside a loop's cell.
+struct Cell {
+    /// The row leaf.
+    row: Id,
+    /// The body's `let`s so far.
+    locals: Vec<Id>,
+    /// Each carried state's current node, by model index.
+    current: BTreeMap<usize, Id>,
+    /// Values from outside: the outer node and its `Captured` leaf, in order.
+    captured: Vec<(Id, Id)>,
+    /// The parameters the cell reads, by model index, with their leaves.
+    params: BTreeMap<usize, Id>,
+    /// The outer nodes names refer to.
+    outer: Outer,
+}
+
+/// The outer graph's nodes for the names a cell may capture, and their shapes.
+struct Outer {
+    input: Id,
+    target: Option<Id>,
+    lets: Vec<Id>,
+    finals: BTreeMap<usize, Id>,
+    shapes: BTreeMap<Id, Shape>,
 }
 
 impl Lowering<'_> {
-    fn sym(&self, sym: Sym) -> Id {
+    fn sym(&mut self, sym: Sym) -> Id {
+        if self.cell.is_some() {
+            return self.cell_sym(sym);
+        }
         match sym {
             Sym::Input => self.input,
             Sym::Target => self.target.expect("checked: a target is declared"),
             Sym::Param(i) => self.params[i],
             Sym::Let(i) => self.lets[i],
+            Sym::State(s) => self.finals[&s],
+            Sym::Row | Sym::Local(_) => unreachable!("checked: only inside a loop body"),
         }
+    }
+
+    /// A name inside a loop's cell: the row, a body `let`, a carried state's current
+    /// value, a parameter, or a value from outside, captured once as a leaf.
+    fn cell_sym(&mut self, sym: Sym) -> Id {
+        let Some(cell) = &mut self.cell else {
+            unreachable!("in a cell")
+        };
+        let outer = match sym {
+            Sym::Row => return cell.row,
+            Sym::Local(k) => return cell.locals[k],
+            Sym::State(s) if cell.current.contains_key(&s) => return cell.current[&s],
+            Sym::Param(i) => {
+                let shape = self.net.params[i].shape;
+                let g = &mut self.g;
+                return *cell
+                    .params
+                    .entry(i)
+                    .or_insert_with(|| g.leaf(Op::Param(i as u32), shape));
+            }
+            Sym::State(s) => cell.outer.finals[&s],
+            Sym::Input => cell.outer.input,
+            Sym::Target => cell.outer.target.expect("checked: a target is declared"),
+            Sym::Let(l) => cell.outer.lets[l],
+        };
+        if let Some((_, leaf)) = cell.captured.iter().find(|(o, _)| *o == outer) {
+            return *leaf;
+        }
+        let shape = cell.outer.shapes[&outer];
+        let j = cell.captured.len() as u32;
+        let leaf = self.g.leaf(Op::Captured(j), shape);
+        cell.captured.push((outer, leaf));
+        leaf
+    }
+
+    /// A `for` loop: its cell lowered into a graph of its own, and the scan node, whose
+    /// value is the stacked output rows; each carried state's final value is recorded.
+    fn recurrence(&mut self, r: &Recurrence, args: &[Id], shape: Shape) -> Id {
+        let seq = self.expr(&r.seq, args);
+        let Shape::Matrix(steps, width) = self.g.shape(seq) else {
+            unreachable!("checked: a loop runs over a matrix")
+        };
+        let mut outer_ids = vec![self.input];
+        outer_ids.extend(self.target);
+        outer_ids.extend(&self.lets);
+        outer_ids.extend(self.finals.values());
+        let shapes = outer_ids.iter().map(|&i| (i, self.g.shape(i))).collect();
+        let mut g = Graph::new();
+        let row = g.leaf(Op::Input, Shape::Vector(width));
+        let state_shape = |s: usize| self.net.states[s].shape;
+        let current = (r.carried.iter().enumerate())
+            .map(|(k, &s)| (s, g.leaf(Op::State(k as u32), state_shape(s))))
+            .collect();
+        let mut cell = Lowering {
+            g,
+            net: self.net,
+            input: row,
+            target: None,
+            params: Vec::new(),
+            lets: Vec::new(),
+            finals: BTreeMap::new(),
+            cell: Some(Cell {
+                row,
+                locals: Vec::new(),
+                current,
+                captured: Vec::new(),
+                params: BTreeMap::new(),
+                outer: Outer {
+                    input: self.input,
+                    target: self.target,
+                    lets: self.lets.clone(),
+                    finals: self.finals.clone(),
+                    shapes,
+                },
+            }),
+        };
+        for stmt in &r.body {
+            match stmt {
+                CellStmt::Let(e) => {
+                    let id = cell.expr(e, &[]);
+                    if let Some(c) = &mut cell.cell {
+                        c.locals.push(id);
+                    }
+                }
+                CellStmt::Assign(s, e) => {
+                    let id = cell.expr(e, &[]);
+                    if let Some(c) = &mut cell.cell {
+                        c.current.insert(*s, id);
+                    }
+                }
+            }
+        }
+        let output = r.output.as_ref().map(|o| cell.expr(o, &[]));
+        let Some(c) = cell.cell else {
+            unreachable!("a cell")
+        };
+        let new_states = r.carried.iter().map(|s| c.current[s]).collect();
+        let inits = (r.carried.iter())
+            .map(|&s| {
+                let st = &self.net.states[s];
+                let value = match st.init {
+                    StateInit::Param(p) => return self.params[p],
+                    StateInit::Zeros => 0.0,
+                    StateInit::Ones => 1.0,
+                    StateInit::Constant(c) => c,
+                };
+                let v = self.g.constant(value);
+                self.g.broadcast(v, st.shape)
+            })
+            .collect();
+        let scan = Scan {
+            cell: cell.g,
+            seq,
+            inits,
+            captured: c.captured.iter().map(|(o, _)| *o).collect(),
+            params: c.params.keys().map(|&i| self.params[i]).collect(),
+            states: r.carried.clone(),
+            new_states,
+            output,
+            steps,
+        };
+        let id = self.g.scan(scan, shape);
+        for (k, &s) in r.carried.iter().enumerate() {
+            let f = self.g.scan_final(id, k as u32, self.net.states[s].shape);
+            self.finals.insert(s, f);
+        }
+        id
     }
 
     /// Lowers an expression; `args` are the arguments of the user `fn` being inlined.
@@ -145,8 +312,16 @@ impl Lowering<'_> {
                 let a = self.expr(a, args);
                 let i = idx.first().copied().unwrap_or(0) as u32;
                 let j = idx.get(1).copied().unwrap_or(0) as u32;
-                self.g.index(a, i, j)
+                match (self.g.shape(a), idx.len()) {
+                    (Shape::Matrix(..), 1) => self.g.row(a, i),
+                    _ => self.g.index(a, i, j),
+                }
             }
+            ExprKind::Slice(a, lo, hi) => {
+                let a = self.expr(a, args);
+                self.g.slice(a, *lo as u32, hi - lo)
+            }
+            ExprKind::For(r) => self.recurrence(r, args, e.shape),
         };
         self.call_shaped(id, e)
     }

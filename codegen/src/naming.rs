@@ -27,7 +27,7 @@ use crate::plan::{Place, Plan};
 /// parameters, loop counters, and a chunk's samples (`__b`) and length (`__n`).
 pub const RESERVED: &[&str] = &[
     "self", "x", "t", "grad", "scale", "xs", "ts", "ys", "__i", "__j", "__xs", "__ts", "__ys",
-    "__b", "__n", "__total",
+    "__b", "__n", "__total", "__t", "__y", "__dx",
 ];
 
 /// The locals of one method: each name is handed out at most once.

@@ -135,7 +135,16 @@ pub fn is_product(op: Op) -> bool {
 
 /// True for operations that need each operand as an array in memory.
 fn needs_arrays(op: Op) -> bool {
-    is_product(op) || matches!(op, Op::Softmax(_) | Op::LogSoftmax(_))
+    is_product(op) || is_loop(op) || matches!(op, Op::Softmax(_) | Op::LogSoftmax(_))
+}
+
+/// True for a loop's nodes, which are statements of their own: the loop (its output
+/// rows), its final states, its backward pass and that pass's results.
+pub fn is_loop(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Scan(_) | Op::ScanFinal(..) | Op::ScanBack(_) | Op::ScanBackPart(..)
+    )
 }
 
 /// Plans a method over the graph. `batched` (for a batched method) tells which nodes hold
@@ -147,7 +156,7 @@ pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool, batched: Option<&[bool
     let mut must_store = vec![false; n];
     for id in g.ids().filter(|id| live[id.index()]) {
         let node = g.node(id);
-        for child in node.op.children() {
+        for child in g.children(id) {
             uses[child.index()] += 1;
             let child_shape = g.shape(child);
             // An operation that reads whole arrays needs its operands stored.
@@ -172,6 +181,8 @@ pub fn plan(g: &Graph, spec: &MethodSpec, unrolled: bool, batched: Option<&[bool
         let op = g.op(id);
         place[id.index()] = if op.is_leaf() {
             Place::Leaf
+        } else if is_loop(op) {
+            Place::Let
         } else if is_address(g, id) && !must_store[id.index()] {
             // Indexing or transposing a stored array is only an address.
             Place::Inline
@@ -308,7 +319,7 @@ fn ready_after(g: &Graph, place: &[Place], id: Id) -> Option<Id> {
     while let Some(n) = stack.pop() {
         match place[n.index()] {
             Place::Let => latest = latest.max(Some(n)),
-            Place::Inline | Place::Absorbed => stack.extend(g.op(n).children()),
+            Place::Inline | Place::Absorbed => stack.extend(g.children(n)),
             Place::Leaf | Place::Dead => {}
         }
     }
@@ -327,12 +338,7 @@ fn bound_depth(g: &Graph, place: &mut [Place]) {
         if place[id.index()] != Place::Inline {
             continue;
         }
-        let below = g
-            .op(id)
-            .children()
-            .map(|c| depth[c.index()])
-            .max()
-            .unwrap_or(0);
+        let below = g.children(id).map(|c| depth[c.index()]).max().unwrap_or(0);
         if below >= MAX_INLINE_DEPTH {
             place[id.index()] = Place::Let;
         } else {
@@ -345,7 +351,7 @@ fn bound_depth(g: &Graph, place: &mut [Place]) {
 /// broadcast scalar leaf. They cost nothing, so they are never stored.
 fn is_address(g: &Graph, id: Id) -> bool {
     match g.op(id) {
-        Op::Index(a, ..) | Op::Transpose(a) => g.op(a).is_leaf(),
+        Op::Index(a, ..) | Op::Transpose(a) | Op::Slice(a, _) | Op::Row(a, _) => g.op(a).is_leaf(),
         Op::Broadcast(s) => g.op(s).is_leaf(),
         _ => false,
     }
@@ -415,6 +421,9 @@ pub fn cost(g: &Graph, spec: &MethodSpec) -> u64 {
                 len * k as u64
             }
             Op::Softmax(_) | Op::LogSoftmax(_) => 3 * len,
+            // A call per step; the cell's own code is sized on its own.
+            Op::Scan(k) => g.scans[k as usize].steps as u64,
+            Op::ScanBack(b) => g.scan_of(g.backs[b as usize].scan).steps as u64,
             _ => len,
         };
         total = total.saturating_add(c);

@@ -452,6 +452,80 @@ impl Graph {
         self.intern(Op::LogSoftmax(v), shape)
     }
 
+    /// Elements `start .. start + len` of a vector.
+    pub fn slice(&mut self, v: Id, start: u32, len: usize) -> Id {
+        let shape = Shape::Vector(len);
+        if self.shape(v) == shape {
+            return v;
+        }
+        match self.op(v) {
+            Op::Broadcast(s) => self.broadcast(s, shape),
+            Op::Unslice(x, s) if s == start && self.shape(x) == shape => x,
+            _ => self.intern(Op::Slice(v, start), shape),
+        }
+    }
+
+    /// A vector of `shape`, zero but for `v` at `start ..`.
+    pub fn unslice(&mut self, v: Id, shape: Shape, start: u32) -> Id {
+        if self.is_zero(v) {
+            let zero = self.constant(0.0);
+            return self.broadcast(zero, shape);
+        }
+        if self.shape(v) == shape {
+            return v;
+        }
+        self.intern(Op::Unslice(v, start), shape)
+    }
+
+    /// Row `i` of a matrix.
+    pub fn row(&mut self, m: Id, i: u32) -> Id {
+        let Shape::Matrix(_, c) = self.shape(m) else {
+            unreachable!("row of {:?}", self.shape(m));
+        };
+        match self.op(m) {
+            Op::Broadcast(s) => self.broadcast(s, Shape::Vector(c)),
+            Op::Unrow(v, r) if r == i => v,
+            Op::Unrow(..) => {
+                let zero = self.constant(0.0);
+                self.broadcast(zero, Shape::Vector(c))
+            }
+            _ => self.intern(Op::Row(m, i), Shape::Vector(c)),
+        }
+    }
+
+    /// A matrix of `shape`, zero but for row `i`, `v`.
+    pub fn unrow(&mut self, v: Id, shape: Shape, i: u32) -> Id {
+        if self.is_zero(v) {
+            let zero = self.constant(0.0);
+            return self.broadcast(zero, shape);
+        }
+        self.intern(Op::Unrow(v, i), shape)
+    }
+
+    /// A `for` loop's node: its output rows (`shape`), with the scan in the table.
+    pub fn scan(&mut self, scan: crate::ir::Scan, shape: Shape) -> Id {
+        let k = u32::try_from(self.scans.len()).expect("fewer than 2^32 loops");
+        self.scans.push(scan);
+        self.intern(Op::Scan(k), shape)
+    }
+
+    /// The final value of the scan's carried state `k`.
+    pub fn scan_final(&mut self, scan: Id, k: u32, shape: Shape) -> Id {
+        self.intern(Op::ScanFinal(scan, k), shape)
+    }
+
+    /// A scan's backward pass, given the adjoints of its results.
+    pub fn scan_back(&mut self, back: crate::ir::ScanBack) -> Id {
+        let b = u32::try_from(self.backs.len()).expect("fewer than 2^32 loops");
+        self.backs.push(back);
+        self.intern(Op::ScanBack(b), Shape::Scalar)
+    }
+
+    /// One result of a scan's backward pass, of the shape of the operand it is for.
+    pub fn scan_back_part(&mut self, back: Id, part: crate::ir::Part, shape: Shape) -> Id {
+        self.intern(Op::ScanBackPart(back, part), shape)
+    }
+
     /// Rebuilds everything `roots` reach with the seed replaced by the constant `seed`,
     /// through the smart constructors, so the copy is simplified as if it had been built
     /// with that seed. Returns each visited node's copy (unchanged nodes map to
@@ -478,7 +552,34 @@ impl Graph {
                 Op::Outer(u, v) => self.outer(m(u), m(v)),
                 Op::Softmax(a) => self.softmax(m(a)),
                 Op::LogSoftmax(a) => self.log_softmax(m(a)),
-                Op::Input | Op::Target | Op::Param(_) | Op::Const(_) => unreachable!("leaves"),
+                Op::Slice(a, s) => self.slice(m(a), s, node.shape.len()),
+                Op::Unslice(a, s) => self.unslice(m(a), node.shape, s),
+                Op::Row(a, i) => self.row(m(a), i),
+                Op::Unrow(a, i) => self.unrow(m(a), node.shape, i),
+                // A scan's forward pass never depends on the seed.
+                Op::Scan(_) => id,
+                Op::ScanFinal(a, k) => self.scan_final(m(a), k, node.shape),
+                Op::ScanBack(b) => {
+                    let back = self.backs[b as usize].clone();
+                    let copied = crate::ir::ScanBack {
+                        scan: m(back.scan),
+                        d_out: back.d_out.map(m),
+                        d_finals: back.d_finals.iter().map(|d| d.map(m)).collect(),
+                    };
+                    if copied == back {
+                        id
+                    } else {
+                        self.scan_back(copied)
+                    }
+                }
+                Op::ScanBackPart(a, p) => self.scan_back_part(m(a), p, node.shape),
+                Op::Input
+                | Op::Target
+                | Op::Param(_)
+                | Op::Const(_)
+                | Op::State(_)
+                | Op::Captured(_)
+                | Op::Adj(_) => unreachable!("leaves"),
             };
             copy[id.index()] = Some(new);
         }

@@ -104,8 +104,14 @@ pub enum StmtKind {
     Target(Name, ShapeDecl),
     /// `param w: [2, 2] = xavier;`
     Param(Name, ShapeDecl, Option<Init>),
+    /// `state h: [16];` or `state h: [16] = h0;`
+    State(Name, ShapeDecl, Option<Init>),
     /// `let h = expr;`
     Let(Name, Expr),
+    /// `let ys = for x in xs { ... };`
+    LetFor(Name, Box<ForLoop>),
+    /// `for x in xs { ... }` standing alone.
+    For(Box<ForLoop>),
     /// `output y;`
     Output(Name),
     /// `loss expr;`
@@ -121,6 +127,30 @@ pub enum StmtKind {
         /// The name after the keyword, if any.
         name: Option<Name>,
     },
+}
+
+/// `for x in xs { let a = ...; h = ...; y }`.
+#[derive(Clone, Debug)]
+pub struct ForLoop {
+    /// The row variable `x`.
+    pub var: Name,
+    /// The sequence `xs`, a matrix whose rows are the steps.
+    pub seq: Expr,
+    /// The body's statements, in order.
+    pub body: Vec<BodyStmt>,
+    /// The step's output row, if the loop gives one.
+    pub output: Option<Expr>,
+    /// The whole loop, `for` to `}`.
+    pub span: Span,
+}
+
+/// A statement of a loop body.
+#[derive(Clone, Debug)]
+pub enum BodyStmt {
+    /// `let a = expr;`: a value of this step.
+    Let(Name, Expr),
+    /// `h = expr;`: state `h`'s new value.
+    Assign(Name, Expr),
 }
 
 /// `fn name(a, b) = body;`
@@ -285,7 +315,9 @@ impl Drop for Expr {
                 span: 0..0,
             };
             match kind {
-                ExprKind::Neg(a) | ExprKind::Index(a, _) => out.push(std::mem::replace(a, leaf())),
+                ExprKind::Neg(a) | ExprKind::Index(a, _) | ExprKind::Slice(a, ..) => {
+                    out.push(std::mem::replace(a, leaf()))
+                }
                 ExprKind::Binary(_, a, b) => {
                     out.push(std::mem::replace(a, leaf()));
                     out.push(std::mem::replace(b, leaf()));
@@ -315,8 +347,10 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `f(a, b)`
     Call(Name, Vec<Expr>),
-    /// `v[i]`, `m[i, j]`, `softmax(z)[0]`
+    /// `v[i]`, `m[i, j]`, `softmax(z)[0]`, and row `i` of a matrix `m[i]`
     Index(Box<Expr>, Vec<Number>),
+    /// `v[a..b]`: elements `a` to `b − 1` of a vector.
+    Slice(Box<Expr>, Box<(Number, Number)>),
 }
 
 impl fmt::Display for Expr {
@@ -347,6 +381,7 @@ impl Expr {
                 }
                 write!(f, ")")
             }
+            ExprKind::Slice(a, range) => write!(f, "([..] {a} {} {})", range.0, range.1),
         }
     }
 }
@@ -429,6 +464,14 @@ impl Expr {
                     }
                     out.push_str(&n.text);
                 }
+                out.push(']');
+            }
+            ExprKind::Slice(a, range) => {
+                a.write_source(out, POSTFIX_PRECEDENCE);
+                out.push('[');
+                out.push_str(&range.0.text);
+                out.push_str("..");
+                out.push_str(&range.1.text);
                 out.push(']');
             }
         }

@@ -99,6 +99,13 @@ pub enum Sym {
     Param(usize),
     /// A `let`, by index into [`Net::lets`].
     Let(usize),
+    /// A state, by index into [`Net::states`]: inside the body of the loop that carries it,
+    /// its value at that point of the step; anywhere after that loop, its final value.
+    State(usize),
+    /// The row of the loop whose body this is (`x` in `for x in xs`).
+    Row,
+    /// A `let` of the loop body this is in, by its place among the body's `let`s.
+    Local(usize),
 }
 
 /// A binary operator.
@@ -182,7 +189,20 @@ impl Drop for Expr {
                 shape: Shape::Scalar,
             };
             match kind {
-                ExprKind::Neg(a) | ExprKind::Index(a, _) => out.push(std::mem::replace(a, leaf())),
+                ExprKind::Neg(a) | ExprKind::Index(a, _) | ExprKind::Slice(a, ..) => {
+                    out.push(std::mem::replace(a, leaf()))
+                }
+                ExprKind::For(r) => {
+                    out.push(std::mem::replace(&mut r.seq, leaf()));
+                    if let Some(o) = r.output.take() {
+                        out.push(o);
+                    }
+                    for s in r.body.drain(..) {
+                        match s {
+                            CellStmt::Let(e) | CellStmt::Assign(_, e) => out.push(e),
+                        }
+                    }
+                }
                 ExprKind::Binary(_, a, b) => {
                     out.push(std::mem::replace(a, leaf()));
                     out.push(std::mem::replace(b, leaf()));
@@ -214,8 +234,61 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// A call with its arguments (checked arity).
     Call(Func, Vec<Expr>),
-    /// `v[i]` (one index) or `m[i, j]` (two), in range.
+    /// `v[i]` (one index), `m[i, j]` (two), or row `m[i]` of a matrix (a vector), in range.
     Index(Box<Expr>, Vec<usize>),
+    /// `v[a..b]`: elements `a` to `b − 1` of a vector, `a < b <= len`.
+    Slice(Box<Expr>, usize, usize),
+    /// A `for` loop over the rows of a matrix: its per-step output rows, stacked into a
+    /// matrix `[steps, m]` (a vector `[steps]` for scalar outputs; a scalar zero for a
+    /// loop that gives no output).
+    For(Box<Recurrence>),
+}
+
+/// `for x in xs { .. }`: the body runs once per row of `seq`, in order, carrying the
+/// states it assigns from one step to the next.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recurrence {
+    /// The rows: a matrix `[steps, n]`.
+    pub seq: Expr,
+    /// The states this loop assigns, by index into [`Net::states`], in order.
+    pub carried: Vec<usize>,
+    /// The body, in order; a `let` here is [`Sym::Local`] by its place among the `let`s.
+    pub body: Vec<CellStmt>,
+    /// The step's output: a vector or a scalar.
+    pub output: Option<Expr>,
+}
+
+/// A statement of a loop body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CellStmt {
+    /// `let a = expr;`
+    Let(Expr),
+    /// `h = expr;`: the state's value from here on.
+    Assign(usize, Expr),
+}
+
+/// A state: a vector (or scalar, or matrix) carried by one `for` loop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// Its name.
+    pub name: String,
+    /// Its shape.
+    pub shape: Shape,
+    /// Its value before the first step.
+    pub init: StateInit,
+}
+
+/// A state's value before the first step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StateInit {
+    /// `state h: [n];` or `= zeros`.
+    Zeros,
+    /// `= ones`.
+    Ones,
+    /// `= constant(c)`.
+    Constant(f64),
+    /// `= p` for a parameter `p` of the same shape: learned.
+    Param(usize),
 }
 
 /// A user-defined scalar function `fn name(a, b) = body;`.
@@ -289,8 +362,10 @@ pub struct Net {
     pub target: Option<Var>,
     /// Parameters in declaration order (`dense` parameters where their `let` stands).
     pub params: Vec<Param>,
-    /// `let`s in order.
+    /// `let`s in order; a `for` loop standing alone is one (its value a scalar zero).
     pub lets: Vec<Let>,
+    /// States in declaration order.
+    pub states: Vec<State>,
     /// What `output` names.
     pub output: Sym,
     /// The loss, a scalar.

@@ -563,7 +563,9 @@ fn term(f: &Function, e: &ast::Expr) -> Result<Term, String> {
                 .collect::<Result<_, String>>()?;
             Term::Call(id, Box::new(term(f, operand)?), params)
         }
-        AstKind::Index(..) => return Err("indexing is not elementwise".into()),
+        AstKind::Index(..) | AstKind::Slice(..) => {
+            return Err("indexing is not elementwise".into());
+        }
     })
 }
 

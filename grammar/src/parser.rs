@@ -11,8 +11,8 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
 
 use crate::ast::{
-    Attr, AttrKind, BinOp, Expr, ExprKind, File, FnDef, Init, Item, NEG_PRECEDENCE, Name, Net,
-    NumValue, Number, Setting, ShapeDecl, Signed, Span, Stmt, StmtKind,
+    Attr, AttrKind, BinOp, BodyStmt, Expr, ExprKind, File, FnDef, ForLoop, Init, Item,
+    NEG_PRECEDENCE, Name, Net, NumValue, Number, Setting, ShapeDecl, Signed, Span, Stmt, StmtKind,
 };
 use crate::diag::Ctxt;
 use crate::source::{Source, TokenKind};
@@ -87,6 +87,36 @@ pub fn parse_expr(text: &str) -> Result<Expr, Vec<String>> {
     let messages: Vec<String> = cx.finish().into_iter().map(|d| d.message).collect();
     match expr {
         Some(e) if messages.is_empty() => Ok(e),
+        _ => Err(messages),
+    }
+}
+
+/// Parses one `for` loop written as Rust tokens: its AST or the messages. The recurrent
+/// layers' equations are such loops.
+pub fn parse_for(text: &str) -> Result<ForLoop, Vec<String>> {
+    let tokens: proc_macro2::TokenStream = text
+        .parse()
+        .map_err(|e: proc_macro2::LexError| vec![e.to_string()])?;
+    let src = Source::flatten(tokens);
+    let cx = Ctxt::new();
+    let b = Builder {
+        cx: &cx,
+        src: &src,
+        offset: 0,
+    };
+    let l = match pest_parse(Rule::for_only, &src.text) {
+        Ok(mut pairs) => pairs
+            .next()
+            .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::for_loop))
+            .and_then(|p| b.for_loop(p)),
+        Err(e) => {
+            b.syntax_error(&e);
+            None
+        }
+    };
+    let messages: Vec<String> = cx.finish().into_iter().map(|d| d.message).collect();
+    match l {
+        Some(l) if messages.is_empty() => Ok(l),
         _ => Err(messages),
     }
 }
@@ -241,23 +271,39 @@ impl Builder<'_> {
         if rule == Rule::fn_def {
             return self.fn_def(Vec::new(), p).map(StmtKind::Fn);
         }
+        if rule == Rule::for_stmt {
+            let l = p.into_inner().find(|c| c.as_rule() == Rule::for_loop)?;
+            return Some(StmtKind::For(Box::new(self.for_loop(l)?)));
+        }
         let mut name = None;
         let mut shape = None;
         let mut init = None;
         let mut expr = None;
+        let mut for_loop = None;
         for c in p.into_inner() {
             match c.as_rule() {
                 Rule::ident => name = Some(self.name(&c)),
                 Rule::shape => shape = Some(self.shape(c)),
                 Rule::init => init = self.init(c),
                 Rule::expr => expr = Some(self.expr(c)),
+                Rule::for_loop => for_loop = Some(self.for_loop(c)),
                 _ => {}
             }
+        }
+        if let Some(l) = for_loop {
+            return match l {
+                Some(l) => Some(StmtKind::LetFor(name?, Box::new(l))),
+                None => Some(StmtKind::Broken {
+                    keyword: Some("let".into()),
+                    name,
+                }),
+            };
         }
         let kind = match rule {
             Rule::input_stmt => StmtKind::Input(name?, shape?),
             Rule::target_stmt => StmtKind::Target(name?, shape?),
             Rule::param_stmt => StmtKind::Param(name?, shape?, init),
+            Rule::state_stmt => StmtKind::State(name?, shape?, init),
             Rule::output_stmt => StmtKind::Output(name?),
             // An expression that could not be built (already reported) leaves the
             // statement broken but keeps its name, so uses of it are not reported again.
@@ -278,6 +324,41 @@ impl Builder<'_> {
             _ => return None,
         };
         Some(kind)
+    }
+
+    /// `kw_for ~ ident ~ kw_in ~ expr ~ "{" ~ body_stmt* ~ expr? ~ "}"`.
+    fn for_loop(&self, p: Pair<Rule>) -> Option<ForLoop> {
+        let span = self.span(&p);
+        let mut var = None;
+        let mut seq = None;
+        let mut body = Vec::new();
+        let mut output = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ident => var = Some(self.name(&c)),
+                Rule::expr if seq.is_none() => seq = Some(self.expr(c)?),
+                Rule::expr => output = Some(self.expr(c)?),
+                Rule::body_let | Rule::assign => {
+                    let rule = c.as_rule();
+                    let mut it = c.into_inner().filter(|x| x.as_rule() != Rule::kw_let);
+                    let name = self.name(&it.next()?);
+                    let value = self.expr(it.find(|x| x.as_rule() == Rule::expr)?)?;
+                    body.push(if rule == Rule::assign {
+                        BodyStmt::Assign(name, value)
+                    } else {
+                        BodyStmt::Let(name, value)
+                    });
+                }
+                _ => {}
+            }
+        }
+        Some(ForLoop {
+            var: var?,
+            seq: seq?,
+            body,
+            output,
+            span,
+        })
     }
 
     /// `kw_fn ~ ident ~ "(" ~ ident ~ ("," ~ ident)* ~ ")" ~ "=" ~ expr ~ ";"`.
@@ -439,11 +520,19 @@ impl Builder<'_> {
                     pending.push(Pending::Neg(self.span(&part).start));
                     continue;
                 }
-                Rule::index => {
+                Rule::index | Rule::slice => {
                     // Indexing binds tightest: it takes the operand just read.
                     let lhs = operands.pop()?;
                     let span = lhs.span.start..self.span(&part).end;
-                    let kind = ExprKind::Index(Box::new(lhs), self.numbers(part));
+                    let rule = part.as_rule();
+                    let mut numbers = self.numbers(part);
+                    let kind = if rule == Rule::slice && numbers.len() == 2 {
+                        let hi = numbers.pop()?;
+                        let lo = numbers.pop()?;
+                        ExprKind::Slice(Box::new(lhs), Box::new((lo, hi)))
+                    } else {
+                        ExprKind::Index(Box::new(lhs), numbers)
+                    };
                     operands.push(Expr { kind, span });
                     continue;
                 }
@@ -591,6 +680,13 @@ impl Builder<'_> {
                         return;
                     }
                     _ if list.is_empty() => format!("unexpected {found}"),
+                    _ if expected.iter().any(|e| e == STATEMENT)
+                        && let Some(name) = at.and_then(|i| self.assignment_at(i)) =>
+                    {
+                        format!(
+                            "`{name} = ..` sets a state, which only a `for` loop's body can do, as in `for x in xs {{ {name} = ..; }}`; to name a value here, write `let {name} = ..;`"
+                        )
+                    }
                     _ => format!("expected {list}, found {found}"),
                 }
             }
@@ -601,6 +697,17 @@ impl Builder<'_> {
             None => pos..pos,
         };
         self.cx.error(&range, message);
+    }
+
+    /// The name `h` if tokens from `i` read `h = ` (one `=`): an assignment.
+    fn assignment_at(&self, i: usize) -> Option<&str> {
+        let text = |k: usize| self.src.tokens.get(k).map(|t| self.src.snippet(&t.range));
+        let name = text(i)?;
+        let is_name = name
+            .chars()
+            .next()
+            .is_some_and(|c| c == '_' || c.is_alphabetic());
+        (is_name && text(i + 1)? == "=" && text(i + 2) != Some("=")).then_some(name)
     }
 
     /// How the token at `pos` reads in "found ...".
@@ -632,7 +739,11 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::input_stmt | Rule::kw_input => "`input`",
         Rule::target_stmt | Rule::kw_target => "`target`",
         Rule::param_stmt | Rule::kw_param => "`param`",
-        Rule::let_stmt | Rule::kw_let => "`let`",
+        Rule::state_stmt | Rule::kw_state => "`state`",
+        Rule::let_stmt | Rule::kw_let | Rule::body_let => "`let`",
+        Rule::for_stmt | Rule::for_loop | Rule::kw_for => "`for`",
+        Rule::kw_in => "`in`",
+        Rule::assign => "an assignment like `h = tanh(w @ h)`",
         Rule::output_stmt | Rule::kw_output => "`output`",
         Rule::loss_stmt | Rule::kw_loss => "`loss`",
         Rule::fn_def | Rule::kw_fn => "`fn`",
@@ -647,13 +758,14 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::ident => "a name",
         Rule::expr | Rule::expr_only | Rule::paren | Rule::call | Rule::neg => "an expression",
         Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::matmul | Rule::pow => "an operator",
-        Rule::index => "`[`",
+        Rule::index | Rule::slice => "`[`",
         _ => return None,
     })
 }
 
 /// How "a statement" reads in "expected ...".
-const STATEMENT: &str = "a statement (`input`, `target`, `param`, `let`, `output`, `loss` or `fn`)";
+const STATEMENT: &str =
+    "a statement (`input`, `target`, `param`, `state`, `let`, `for`, `output`, `loss` or `fn`)";
 
 /// Rules whose name says more than the literal tokens they start with.
 fn context_name(r: Rule) -> Option<&'static str> {
@@ -902,9 +1014,15 @@ fn broken_stmt(src: &Source, first: usize, last: usize, span: Span) -> Stmt {
         }
     };
     let keyword = word(i).map(|n| n.text).filter(|k| {
-        ["input", "target", "param", "let", "output", "loss", "fn"].contains(&k.as_str())
+        [
+            "input", "target", "param", "state", "let", "output", "loss", "fn", "for",
+        ]
+        .contains(&k.as_str())
     });
-    let name = if keyword.as_deref().is_some_and(|k| k != "loss") {
+    let name = if keyword
+        .as_deref()
+        .is_some_and(|k| k != "loss" && k != "for")
+    {
         word(i + 1)
     } else {
         None

@@ -3,7 +3,7 @@
 
 use chainrule_grammar::check_str;
 use chainrule_grammar::model::{
-    BinOp, Expr, ExprKind, Func, Init, Net, Scalar, Shape, StubApi, Sym,
+    BinOp, CellStmt, Expr, ExprKind, Func, Init, Net, Scalar, Shape, StubApi, Sym,
 };
 
 /// The model as text: one line per declaration, expressions as s-expressions.
@@ -59,6 +59,9 @@ fn sym(net: &Net, s: Sym) -> String {
         Sym::Target => net.target.as_ref().map_or("?".into(), |t| t.name.clone()),
         Sym::Param(i) => net.params[i].name.clone(),
         Sym::Let(i) => net.lets[i].name.clone(),
+        Sym::State(i) => net.states[i].name.clone(),
+        Sym::Row => "row".into(),
+        Sym::Local(i) => format!("local{i}"),
     }
 }
 
@@ -94,6 +97,21 @@ fn sexpr(net: &Net, e: &Expr) -> String {
         ExprKind::Index(a, idx) => {
             let idx: Vec<String> = idx.iter().map(|i| i.to_string()).collect();
             format!("([] {} {})", sexpr(net, a), idx.join(" "))
+        }
+        ExprKind::Slice(a, from, to) => format!("([..] {} {from} {to})", sexpr(net, a)),
+        ExprKind::For(r) => {
+            let mut body: Vec<String> = r
+                .body
+                .iter()
+                .map(|s| match s {
+                    CellStmt::Let(e) => format!("(let {})", sexpr(net, e)),
+                    CellStmt::Assign(i, e) => {
+                        format!("(= {} {})", net.states[*i].name, sexpr(net, e))
+                    }
+                })
+                .collect();
+            body.extend(r.output.iter().map(|e| sexpr(net, e)));
+            format!("(for {} {})", sexpr(net, &r.seq), body.join(" "))
         }
     }
 }
@@ -617,8 +635,18 @@ fn shapes() {
         )],
     );
     bad(
-        &n("output z; loss mse(z, t) + w[0];"),
-        &[("`w` is [1, 2] and takes two indices, like `m[0, 1]`", "0")],
+        &n("output z; loss mse(z, t) + w[0, 1, 0];"),
+        &[(
+            "`w` is [1, 2] and takes two indices, like `m[0, 1]`, or one for a row, like `m[0]`",
+            "0 , 1 , 0",
+        )],
+    );
+    bad(
+        &n("output z; loss mse(z, t) + sum(w[1]);"),
+        &[(
+            "row 1 is out of range for `w` of shape [1, 2]; valid rows are 0 to 0",
+            "1",
+        )],
     );
     bad(
         &n("output z; loss mse(z, t) + x[0][0];"),

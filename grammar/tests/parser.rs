@@ -1,7 +1,7 @@
 //! Parser tests, data-driven: each case is an expression (or a statement list) and its
 //! s-expression, or the syntax error it must produce.
 
-use chainrule_grammar::ast::{Item, StmtKind};
+use chainrule_grammar::ast::{BodyStmt, ForLoop, Item, StmtKind};
 use chainrule_grammar::diag::Ctxt;
 use chainrule_grammar::parser::{self, parse_expr};
 use chainrule_grammar::source::Source;
@@ -159,6 +159,14 @@ fn stmts(src: &str) -> Result<Vec<String>, Vec<String>> {
                             ))
                         ),
                         StmtKind::Let(n, e) => format!("let {} = {e}", n.text),
+                        StmtKind::State(n, s, i) => format!(
+                            "state {} {} {}",
+                            n.text,
+                            s.dims.len(),
+                            i.as_ref().map_or("-", |i| i.name.text.as_str())
+                        ),
+                        StmtKind::LetFor(n, l) => format!("let {} = {}", n.text, for_loop(l)),
+                        StmtKind::For(l) => for_loop(l),
                         StmtKind::Output(n) => format!("output {}", n.text),
                         StmtKind::Loss(e) => format!("loss {e}"),
                         StmtKind::Fn(f) => {
@@ -175,6 +183,20 @@ fn stmts(src: &str) -> Result<Vec<String>, Vec<String>> {
         }
     }
     if msgs.is_empty() { Ok(out) } else { Err(msgs) }
+}
+
+/// `for x in xs { let a = ..; h = ..; y }` as the parser read it.
+fn for_loop(l: &ForLoop) -> String {
+    let mut parts: Vec<String> = l
+        .body
+        .iter()
+        .map(|s| match s {
+            BodyStmt::Let(n, e) => format!("let {} = {e};", n.text),
+            BodyStmt::Assign(n, e) => format!("{} = {e};", n.text),
+        })
+        .collect();
+    parts.extend(l.output.iter().map(|e| e.to_string()));
+    format!("for {} in {} {{ {} }}", l.var.text, l.seq, parts.join(" "))
 }
 
 #[test]
@@ -272,8 +294,23 @@ fn statement_syntax_errors() {
         ),
         (
             "net A { foo x; }",
-            "expected a statement (`input`, `target`, `param`, `let`, `output`, `loss` or `fn`), found `foo`",
+            "expected a statement (`input`, `target`, `param`, `state`, `let`, `for`, `output`, `loss` or `fn`), found `foo`",
         ),
+        ("net A { for x xs {} }", "expected `in`, found `xs`"),
+        (
+            "net A { let y = for x in xs { h = 1 }; }",
+            "expected `;` or an operator after `1`, found `}`",
+        ),
+        (
+            "net A { let y = for x in xs { h + 1; y }; }",
+            "expected `}` or an operator, found `;`",
+        ),
+        (
+            "net A { h = tanh(h); }",
+            "`h = ..` sets a state, which only a `for` loop's body can do, as in `for x in xs { h = ..; }`; to name a value here, write `let h = ..;`",
+        ),
+        ("net A { state h [2]; }", "expected `:`, found `[`"),
+        ("net A { let y = xs[0..]; }", "expected a number, found `]`"),
         (
             "net A { param w: 2; }",
             "expected a shape like `[2]`, found `2`",

@@ -6,7 +6,7 @@ network! {
         param w: [3, 3] = xavier;
         let y = w @ x;
         output y;
-        loss y[3] + w[0];
+        loss y[3] + sum(w[3]) + w[0, 1, 2];
     }
 }
 

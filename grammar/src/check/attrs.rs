@@ -17,7 +17,7 @@ use super::literals::{integer, number};
 use super::scope::{Scope, closest, did_you_mean};
 
 /// The initialisers, for messages.
-const INITS: &[&str] = &[
+pub(super) const INITS: &[&str] = &[
     "zeros", "ones", "constant", "uniform", "normal", "xavier", "he",
 ];
 

@@ -23,6 +23,7 @@ use crate::model::Init;
 use super::expr::{Sh, show};
 use super::fns::{Builtin, FnEntry, arity_message, builtin, unknown_function};
 use super::literals::integer;
+use super::recurrent;
 
 /// A statement after desugaring.
 pub(super) struct Stmt<'a> {
@@ -44,8 +45,8 @@ pub(super) enum Kind<'a> {
         init: ParamInit<'a>,
         /// Its attributes (doc comments); a layer's parameters have none.
         attrs: &'a [ast::Attr],
-        /// The `let` whose layer declares it.
-        layer: Option<&'a ast::Name>,
+        /// The `let` whose layer declares it, and the layer (`dense`, `gru`, ...).
+        layer: Option<(&'a ast::Name, &'static str)>,
     },
     Let {
         name: Cow<'a, ast::Name>,
@@ -56,6 +57,24 @@ pub(super) enum Kind<'a> {
         hidden: bool,
         /// For a layer's `let`, its parameters' names: it is typed only once they are
         /// declared and shaped.
+        params: Vec<String>,
+    },
+    /// `state h: [n] = init;`.
+    State {
+        name: Cow<'a, ast::Name>,
+        shape: ParamShape<'a>,
+        /// As written; `None` for zeros.
+        init: Option<&'a ast::Init>,
+    },
+    /// `let ys = for x in xs { .. };`, or a loop standing alone.
+    LetFor {
+        name: Cow<'a, ast::Name>,
+        /// `None` when the layer it stands for was refused (reported).
+        for_loop: Option<Cow<'a, Box<ast::ForLoop>>>,
+        /// A loop standing alone: its name is no user's.
+        standalone: bool,
+        /// For a recurrent layer's `let`, its parameters' names: it is typed only once
+        /// they are declared and shaped.
         params: Vec<String>,
     },
     Output(&'a ast::Name),
@@ -73,11 +92,13 @@ pub(super) enum ParamShape<'a> {
     /// A layer's bias `[n]`; `None` when `n` was refused (reported).
     Known(Option<Sh>),
     /// A layer's weight: `rows` rows, and a column per element of the hidden `let`
-    /// `input`, which binds the layer's input `x`.
+    /// `input`, which binds the layer's input `x` (per element of its rows for a
+    /// recurrent layer, whose input is a sequence).
     Weight {
         rows: Option<u64>,
         input: String,
         x: &'a ast::Expr,
+        sequence: bool,
     },
 }
 
@@ -99,15 +120,37 @@ pub(super) fn desugar<'a>(cx: &Ctxt, fns: &[FnEntry], net: &'a ast::Net) -> Vec<
     let mut out = Vec::new();
     for (at, s) in net.stmts.iter().enumerate() {
         let kinds = match &s.kind {
-            StmtKind::Let(name, value) => match dense_args(value) {
-                Some(args) => layer(cx, fns, value, name, args),
-                None => vec![Kind::Let {
+            StmtKind::Let(name, value) => match (dense_args(value), recurrent::layer_call(value)) {
+                (Some(args), _) => layer(cx, fns, value, name, args),
+                (_, Some((cell, args))) => recurrent::layer(cx, fns, value, name, cell, args),
+                _ => vec![Kind::Let {
                     name: Cow::Borrowed(name),
                     value: Some(Cow::Borrowed(value)),
                     hidden: false,
                     params: Vec::new(),
                 }],
             },
+            StmtKind::LetFor(name, l) => vec![Kind::LetFor {
+                name: Cow::Borrowed(name),
+                for_loop: Some(Cow::Borrowed(l)),
+                standalone: false,
+                params: Vec::new(),
+            }],
+            StmtKind::For(l) => vec![Kind::LetFor {
+                // No identifier has a space, so no user name equals this one.
+                name: Cow::Owned(ast::Name {
+                    text: format!("for {at}"),
+                    span: l.span.clone(),
+                }),
+                for_loop: Some(Cow::Borrowed(l)),
+                standalone: true,
+                params: Vec::new(),
+            }],
+            StmtKind::State(name, shape, init) => vec![Kind::State {
+                name: Cow::Borrowed(name),
+                shape: ParamShape::Declared(shape),
+                init: init.as_ref(),
+            }],
             StmtKind::Input(name, shape) => vec![Kind::Input(name, shape)],
             StmtKind::Target(name, shape) => vec![Kind::Target(name, shape)],
             StmtKind::Param(name, shape, init) => vec![Kind::Param {
@@ -172,7 +215,7 @@ fn layer<'a>(
         shape,
         init: ParamInit::Layer(init),
         attrs: &[],
-        layer: Some(name),
+        layer: Some((name, "dense")),
     };
     let user_let = |value: Option<ast::Expr>| Kind::Let {
         name: Cow::Borrowed(name),
@@ -197,7 +240,7 @@ fn layer<'a>(
     let rows = size(cx, call, args.get(1));
     let act = match args.get(2) {
         None => Some(None),
-        Some(a) => activation(cx, fns, a).map(|f| Some((f, a.span.clone()))),
+        Some(a) => activation(cx, fns, a, "dense").map(|f| Some((f, a.span.clone()))),
     };
     let input = format!("{} input", name.text);
     let value = match (rows, act) {
@@ -212,6 +255,7 @@ fn layer<'a>(
                 rows,
                 input: input.clone(),
                 x,
+                sequence: false,
             },
             Init::Xavier,
         ),
@@ -222,10 +266,23 @@ fn layer<'a>(
 
 /// The size of a layer: a positive integer literal.
 fn size(cx: &Ctxt, call: &ast::Expr, arg: Option<&ast::Expr>) -> Option<u64> {
+    layer_size(cx, "dense", call, arg)
+}
+
+/// The size of a `layer` (`dense`, `gru`, ...): a positive integer literal.
+pub(super) fn layer_size(
+    cx: &Ctxt,
+    layer: &str,
+    call: &ast::Expr,
+    arg: Option<&ast::Expr>,
+) -> Option<u64> {
     match arg.map(|a| &a.kind) {
-        Some(AstKind::Num(n)) => match integer(cx, n, "the size of a `dense` layer") {
+        Some(AstKind::Num(n)) => match integer(cx, n, &format!("the size of a `{layer}` layer")) {
             Some(0) => {
-                cx.error(&n.span, "a `dense` layer needs at least one output");
+                cx.error(
+                    &n.span,
+                    format!("a `{layer}` layer needs at least one output"),
+                );
                 None
             }
             v => v,
@@ -234,7 +291,9 @@ fn size(cx: &Ctxt, call: &ast::Expr, arg: Option<&ast::Expr>) -> Option<u64> {
             let s = arg.map_or(call.span.clone(), |a| a.span.clone());
             cx.error(
                 &s,
-                "the size of a `dense` layer must be a positive integer literal, like `dense(x, 16)`",
+                format!(
+                    "the size of a `{layer}` layer must be a positive integer literal, like `{layer}(x, 16)`"
+                ),
             );
             None
         }
@@ -266,33 +325,45 @@ fn affine(span: &Span, w: &str, input: &str, b: &str, act: Option<(String, Span)
 }
 
 /// The weight's shape `[rows, len(x)]`, once the layer's input `x` is typed as `input`.
-/// A layer maps a vector to a vector; a matrix input would need a batch axis.
-/// Rejects: `dense(m, 4)` with a matrix `m`.
+/// A `dense` layer maps a vector to a vector; a matrix input would need a batch axis. A
+/// recurrent layer (`sequence`) maps a sequence `[steps, len]` to a sequence. Rejects:
+/// `dense(m, 4)` with a matrix `m`, `gru(v, 4)` with a vector `v`.
 pub(super) fn weight_shape(
     cx: &Ctxt,
     rows: Option<u64>,
     input: Option<Sh>,
     x: &ast::Expr,
+    sequence: bool,
 ) -> Option<Sh> {
-    match input? {
-        Sh::V(len) => Some(Sh::M(rows?, len)),
-        sh => {
+    match (input?, sequence) {
+        (Sh::V(len), false) | (Sh::M(_, len), true) => Some(Sh::M(rows?, len)),
+        (sh, false) => {
             cx.error(
                 &x.span,
                 format!("`dense` takes a vector input, but {} is {sh}", show(x)),
             );
             None
         }
+        (sh, true) => {
+            cx.error(
+                &x.span,
+                format!(
+                    "a recurrent layer takes a sequence, a matrix `[steps, features]` with one row per step, but {} is {sh}",
+                    show(x)
+                ),
+            );
+            None
+        }
     }
 }
 
-/// A `dense` activation: the name of an elementwise one-argument function, returned to be
+/// A layer's activation: the name of an elementwise one-argument function, returned to be
 /// called by name.
-fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<String> {
+pub(super) fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr, layer: &str) -> Option<String> {
     let AstKind::Name(f) = &a.kind else {
         cx.error(
             &a.span,
-            "the activation of `dense` must be the name of an elementwise function, like `tanh`",
+            format!("the activation of `{layer}` must be the name of an elementwise function, like `tanh`"),
         );
         return None;
     };
@@ -303,14 +374,14 @@ fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<String> {
         Some(Builtin::Table(_)) => {
             cx.error(
                 &a.span,
-                format!("`{f}` needs parameters, so it cannot be the activation of `dense`; apply it in its own `let`"),
+                format!("`{f}` needs parameters, so it cannot be the activation of `{layer}`; apply it in its own `let`"),
             );
             return None;
         }
         Some(Builtin::Elem(_, _)) => {
             cx.error(
                 &a.span,
-                format!("`{f}` takes two arguments, so it cannot be the activation of `dense`"),
+                format!("`{f}` takes two arguments, so it cannot be the activation of `{layer}`"),
             );
             return None;
         }
@@ -318,7 +389,7 @@ fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<String> {
             cx.error(
                 &a.span,
                 format!(
-                    "`{f}` is not elementwise, so it cannot be the activation of `dense`; apply it in its own `let`, like `let z = dense(x, 3); let y = {f}(z);`"
+                    "`{f}` is not elementwise, so it cannot be the activation of `{layer}`; apply it in its own `let`, like `let z = dense(x, 3); let y = {f}(z);`"
                 ),
             );
             return None;
@@ -331,7 +402,7 @@ fn activation(cx: &Ctxt, fns: &[FnEntry], a: &ast::Expr) -> Option<String> {
         Some(_) => {
             cx.error(
                 &a.span,
-                format!("`{f}` does not take exactly one argument, so it cannot be the activation of `dense`"),
+                format!("`{f}` does not take exactly one argument, so it cannot be the activation of `{layer}`"),
             );
             None
         }

@@ -120,6 +120,8 @@ pub(super) struct ExprChecker<'a> {
     pub(super) unresolved: bool,
     /// User `fn`s called, with the call's span.
     pub(super) calls: Vec<(usize, Span)>,
+    /// The loop whose body is being typed, if any.
+    pub(super) body: Option<super::loops::Body>,
 }
 
 impl<'a> ExprChecker<'a> {
@@ -140,6 +142,7 @@ impl<'a> ExprChecker<'a> {
             fans: BTreeMap::new(),
             unresolved: false,
             calls: Vec::new(),
+            body: None,
         }
     }
 
@@ -196,6 +199,7 @@ impl<'a> ExprChecker<'a> {
             AstKind::Binary(..) => self.expr(e),
             AstKind::Call(name, args) => self.call(e, name, args),
             AstKind::Index(a, idx) => self.index(a, idx),
+            AstKind::Slice(a, range) => self.slice(a, &range.0, &range.1),
         }
     }
 
@@ -343,7 +347,8 @@ impl<'a> ExprChecker<'a> {
         }
     }
 
-    /// `v[i]` or `m[i, j]`. Rejects: `v[3]` with `v: [3]`, `m[0]` with `m: [2, 2]`, `s[0]`
+    /// `v[i]`, `m[i, j]`, or row `m[i]` of a matrix, a vector (a sequence's step). Rejects:
+    /// `v[3]` with `v: [3]`, `m[2]` with `m: [2, 2]`, `v[0, 1]` with a vector `v`, `s[0]`
     /// with a scalar `s`.
     fn index(&mut self, a: &ast::Expr, idx: &[ast::Number]) -> Option<Typed> {
         let t = self.expr(a)?;
@@ -358,11 +363,13 @@ impl<'a> ExprChecker<'a> {
             Sh::V(n) => vec![n],
             Sh::M(r, c) => vec![r, c],
         };
-        if dims.len() != idx.len() {
+        // One index of a matrix selects a row.
+        let row = dims.len() == 2 && idx.len() == 1;
+        if dims.len() != idx.len() && !row {
             let how = if dims.len() == 1 {
                 "one index, like `v[0]`"
             } else {
-                "two indices, like `m[0, 1]`"
+                "two indices, like `m[0, 1]`, or one for a row, like `m[0]`"
             };
             let span = match (idx.first(), idx.last()) {
                 (Some(f), Some(l)) => f.span.start..l.span.end,
@@ -376,12 +383,19 @@ impl<'a> ExprChecker<'a> {
         for (n, d) in idx.iter().zip(&dims) {
             let i = integer(self.cx, n, "an index")?;
             if i >= *d {
+                let what = if row {
+                    ("row", "rows")
+                } else {
+                    ("index", "indices")
+                };
                 self.cx.error(
                     &n.span,
                     format!(
-                        "index {i} is out of range for {} of shape {}; valid indices are 0 to {}",
+                        "{} {i} is out of range for {} of shape {}; valid {} are 0 to {}",
+                        what.0,
                         show(a),
                         t.sh,
+                        what.1,
                         d - 1
                     ),
                 );
@@ -389,7 +403,48 @@ impl<'a> ExprChecker<'a> {
             }
             out.push(usize::try_from(i).unwrap_or(usize::MAX));
         }
-        Some(self.node(ExprKind::Index(Box::new(t.e), out), Sh::S))
+        let sh = match (row, dims.get(1)) {
+            (true, Some(c)) => Sh::V(*c),
+            _ => Sh::S,
+        };
+        Some(self.node(ExprKind::Index(Box::new(t.e), out), sh))
+    }
+
+    /// `v[a..b]`, the elements `a` to `b − 1` of a vector. Rejects: `v[2..2]`, `v[0..4]`
+    /// with `v: [3]`, `m[0..1]` with a matrix `m`.
+    fn slice(&mut self, a: &ast::Expr, lo: &ast::Number, hi: &ast::Number) -> Option<Typed> {
+        let t = self.expr(a)?;
+        let Sh::V(n) = t.sh else {
+            self.cx.error(
+                &a.span,
+                format!(
+                    "{} is {}; a range `[a..b]` selects elements of a vector",
+                    show(a),
+                    t.sh
+                ),
+            );
+            return None;
+        };
+        let (l, h) = (
+            integer(self.cx, lo, "a range's start"),
+            integer(self.cx, hi, "a range's end"),
+        );
+        let (l, h) = (l?, h?);
+        if l >= h || h > n {
+            self.cx.error(
+                &(lo.span.start..hi.span.end),
+                format!(
+                    "the range {l}..{h} is not within {} of length {n}; a range `a..b` needs `a < b <= {n}`",
+                    show(a)
+                ),
+            );
+            return None;
+        }
+        let (l, h) = (usize::try_from(l).ok()?, usize::try_from(h).ok()?);
+        Some(self.node(
+            ExprKind::Slice(Box::new(t.e), l, h),
+            Sh::V(h as u64 - l as u64),
+        ))
     }
 
     fn call(&mut self, e: &ast::Expr, name: &ast::Name, args: &[ast::Expr]) -> Option<Typed> {
@@ -468,12 +523,20 @@ impl<'a> ExprChecker<'a> {
         match b {
             Builtin::Elem(func, n) => self.elementwise(e, name, func, n, args),
             Builtin::Table(id) => self.table_call(e, id, args),
-            Builtin::Dense => {
-                // `dense` declares parameters, which needs a name to derive theirs from.
-                // Rejects: `let y = sigmoid(dense(x, 3));`, `loss sum(dense(x, 1));`.
+            Builtin::Layer => {
+                // A layer declares parameters, which needs a name to derive theirs from.
+                // Rejects: `let y = sigmoid(dense(x, 3));`, `loss sum(dense(x, 1));`,
+                // `let y = gru(xs, 4) * 2;`.
+                let example = if f == "dense" {
+                    "let h = dense(x, 16, tanh);".to_string()
+                } else {
+                    format!("let h = {f}(xs, 16);")
+                };
                 self.cx.error(
                     &e.span,
-                    "`dense` declares parameters, so it must be the whole right side of a `let`, like `let h = dense(x, 16, tanh);`",
+                    format!(
+                        "`{f}` declares parameters, so it must be the whole right side of a `let`, like `{example}`"
+                    ),
                 );
                 None
             }
@@ -661,6 +724,9 @@ pub(super) struct Checked {
     pub(super) lets: Vec<Option<model::Let>>,
     /// The symbols each `let` uses, by [`Sym::Let`] index.
     pub(super) let_uses: BTreeMap<usize, BTreeSet<Sym>>,
+    /// What each state's value depends on, by [`Sym::State`] index: the loop that carries
+    /// it, and the parameter it starts at.
+    pub(super) state_uses: BTreeMap<usize, BTreeSet<Sym>>,
     /// Where each `let` that names the target first does so, by [`Sym::Let`] index.
     pub(super) let_target_uses: BTreeMap<usize, Span>,
     /// The symbols used by `let`s that could not be declared (a taken or keyword name,
@@ -692,17 +758,94 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
         lets: vec![None; scope.lets],
         ..Checked::default()
     };
+    super::loops::owners(cx, stmts, scope);
+    let states = &mut scope.states;
     let mut ec = ExprChecker::new(cx, fns, &mut scope.decls, Mode::Anywhere);
     for (pos, stmt) in stmts.iter().enumerate() {
         match &stmt.kind {
             Kind::Param {
                 name,
-                shape: ParamShape::Weight { rows, input, x },
+                shape:
+                    ParamShape::Weight {
+                        rows,
+                        input,
+                        x,
+                        sequence,
+                    },
                 ..
             } => {
-                let sh = dense::weight_shape(cx, *rows, ec.decls.shape(input), x);
+                let sh = dense::weight_shape(cx, *rows, ec.decls.shape(input), x, *sequence);
                 if let Some(d) = ec.decls.owned_mut(&name.text, pos) {
                     d.shape = sh;
+                }
+            }
+            Kind::State { name, init, .. } => {
+                let Some(d) = ec.decls.by_name.get(&name.text).filter(|d| d.pos == pos) else {
+                    continue;
+                };
+                let (shape, sym) = (d.shape, d.sym);
+                let value = super::loops::state_init(cx, ec.decls, shape, *init, pos);
+                if let (Some(Sym::State(s)), Some(v)) = (sym, value) {
+                    if let Some(st) = states.get_mut(s) {
+                        st.init = Some(v);
+                    }
+                    if let model::StateInit::Param(p) = v {
+                        out.state_uses.entry(s).or_default().insert(Sym::Param(p));
+                    }
+                }
+            }
+            Kind::LetFor {
+                name,
+                for_loop,
+                params,
+                standalone,
+            } => {
+                ec.mode = Mode::Let { at: stmt.at, pos };
+                // A recurrent layer is typed only once its parameters are shaped.
+                let ready = params.iter().all(|p| {
+                    (ec.decls.by_name.get(p)).is_some_and(|d| {
+                        d.at == stmt.at && d.kind == DeclKind::Dense && d.shape.is_some()
+                    })
+                });
+                let typed = for_loop
+                    .as_ref()
+                    .filter(|_| ready)
+                    .and_then(|l| ec.for_loop(l, pos));
+                let mut uses = std::mem::take(&mut ec.uses);
+                let target_use = ec.target_use.take();
+                let Some((d, l)) =
+                    (ec.decls.owned_mut(&name.text, pos)).and_then(|d| match d.sym {
+                        Some(Sym::Let(l)) => Some((d, l)),
+                        _ => None,
+                    })
+                else {
+                    out.orphan_uses.extend(uses);
+                    out.orphan_names.insert(name.text.clone());
+                    continue;
+                };
+                d.shape = typed.as_ref().map(|t| t.sh);
+                // The loop's value and its states' final values depend on each other.
+                if let Some(model::ExprKind::For(r)) = typed.as_ref().map(|t| &t.e.kind) {
+                    for s in &r.carried {
+                        out.state_uses.entry(*s).or_default().insert(Sym::Let(l));
+                        uses.insert(Sym::State(*s));
+                    }
+                }
+                out.let_uses.insert(l, uses);
+                if let Some(span) = target_use.filter(|_| typed.is_some()) {
+                    out.let_target_uses.insert(l, span);
+                }
+                if let Some(slot) = out.lets.get_mut(l) {
+                    // A loop standing alone gets a name generated code can use.
+                    let text = if *standalone {
+                        "for_loop".to_string()
+                    } else {
+                        name.text.clone()
+                    };
+                    *slot = typed.map(|t| model::Let {
+                        name: text,
+                        value: t.e,
+                    });
                 }
             }
             Kind::Let {

@@ -33,8 +33,9 @@ pub(super) enum Builtin {
     Transpose,
     /// A loss: two equal shapes to a scalar.
     Loss(Func),
-    /// `dense(x, n, act)`, only as a `let`'s whole value.
-    Dense,
+    /// A layer that declares parameters (`dense`, `rnn`, `gru`, `lstm`), only as a `let`'s
+    /// whole value.
+    Layer,
 }
 
 const BUILTINS: &[(&str, Builtin)] = &[
@@ -54,7 +55,10 @@ const BUILTINS: &[(&str, Builtin)] = &[
         "softmax_cross_entropy",
         Builtin::Loss(Func::SoftmaxCrossEntropy),
     ),
-    ("dense", Builtin::Dense),
+    ("dense", Builtin::Layer),
+    ("rnn", Builtin::Layer),
+    ("gru", Builtin::Layer),
+    ("lstm", Builtin::Layer),
 ];
 
 pub(super) fn builtin(name: &str) -> Option<Builtin> {
@@ -411,7 +415,9 @@ fn expansion_here(fns: &[FnEntry], e: &model::Expr) -> (u64, u64) {
     match &e.kind {
         K::FnArg(_) => (0, 0),
         K::Num(_) | K::Sym(_) => (1, 1),
-        K::Neg(a) | K::Index(a, _) => {
+        // A `fn` body is scalar: no loop or range gets through its checks.
+        K::For(_) => (1, 1),
+        K::Neg(a) | K::Index(a, _) | K::Slice(a, ..) => {
             let (n, d) = children(&mut std::iter::once(&**a));
             (n.saturating_add(1), d.saturating_add(1))
         }

@@ -28,8 +28,12 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
         if !reached.insert(s) {
             continue;
         }
-        if let Sym::Let(l) = s {
-            stack.extend(checked.let_uses.get(&l).into_iter().flatten().copied());
+        match s {
+            Sym::Let(l) => stack.extend(checked.let_uses.get(&l).into_iter().flatten().copied()),
+            Sym::State(st) => {
+                stack.extend(checked.state_uses.get(&st).into_iter().flatten().copied())
+            }
+            _ => {}
         }
     }
     let mut blamed_layers = BTreeSet::new();
@@ -40,19 +44,25 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
         if reached.contains(&Sym::Param(i)) {
             continue;
         }
-        match &pd.dense_let {
-            Some(l) => {
+        match &pd.layer {
+            Some((l, layer)) => {
                 // A layer whose `let` failed (reported) says nothing about its
                 // parameters.
                 let let_ok = scope.decls.by_name.get(l).is_some_and(|ld| {
                     pd.at == ld.at && ld.kind == DeclKind::Let && ld.shape.is_some()
                 });
                 if let_ok && blamed_layers.insert(l.clone()) {
-                    let [w, b] = param_names(l);
+                    let names: Vec<String> = if *layer == "dense" {
+                        param_names(l).to_vec()
+                    } else {
+                        super::recurrent::param_names(l).to_vec()
+                    };
+                    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
                     cx.error(
                         &pd.span,
                         format!(
-                            "the `dense` layer `{l}` does not affect the loss, so its parameters `{w}` and `{b}` would never be trained; use `{l}` on the way to the loss or remove it"
+                            "the `{layer}` layer `{l}` does not affect the loss, so its parameters {} would never be trained; use `{l}` on the way to the loss or remove it",
+                            and_list(&list)
                         ),
                     );
                 }
@@ -65,6 +75,15 @@ pub(super) fn unused_params(cx: &Ctxt, scope: &Scope, checked: &Checked, complet
                 ),
             ),
         }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

@@ -27,6 +27,8 @@ mod expr;
 mod fns;
 mod lints;
 mod literals;
+mod loops;
+mod recurrent;
 mod scope;
 mod size;
 
@@ -140,6 +142,8 @@ fn api_of(net: &model::Net) -> Option<model::StubApi> {
         model::Sym::Target => net.target.as_ref().map(|t| t.shape),
         model::Sym::Param(i) => net.params.get(i).map(|p| p.shape),
         model::Sym::Let(l) => net.lets.get(l).map(|l| l.value.shape),
+        model::Sym::State(s) => net.states.get(s).map(|s| s.shape),
+        model::Sym::Row | model::Sym::Local(_) => None,
     };
     Some(model::StubApi {
         scalar: net.scalar,
@@ -222,6 +226,15 @@ fn build(
             })
         })
         .collect::<Option<Vec<_>>>()?;
+    let states = (scope.states.into_iter())
+        .map(|s| {
+            Some(model::State {
+                shape: decls.shape(&s.name)?.model(),
+                init: s.init?,
+                name: s.name,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
     Some(model::Net {
         attrs: attrs::passthrough_attrs(&net.attrs, src),
         vis: attrs::vis(net, src),
@@ -236,6 +249,7 @@ fn build(
         },
         params,
         lets: checked.lets.into_iter().collect::<Option<Vec<_>>>()?,
+        states,
         output: checked.output?,
         loss: checked.loss?,
         fns: fns.into_iter().map(|f| f.def).collect::<Option<Vec<_>>>()?,

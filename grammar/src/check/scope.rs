@@ -82,10 +82,12 @@ pub(super) enum DeclKind {
     Target,
     Param,
     Let,
-    /// A parameter declared by `dense` in a `let` (`h_w`, `h_b`).
+    /// A parameter declared by a layer in a `let` (`h_w`, `h_b`, `h_weight_ih`, ...).
     Dense,
     /// A layer's binding of its input, which no user name can equal.
     Hidden,
+    /// `state h: [n];`
+    State,
 }
 
 /// A name declared in a net.
@@ -103,10 +105,13 @@ pub(super) struct Decl {
     pub(super) sym: Option<Sym>,
     /// Known once its statement is checked.
     pub(super) shape: Option<Sh>,
-    /// For a `dense` parameter, the `let` that declares it.
-    pub(super) dense_let: Option<String>,
+    /// For a layer's parameter, the `let` that declares it and the layer (`dense`, ...).
+    pub(super) layer: Option<(String, &'static str)>,
     /// For a hidden `let`, its typed value, which stands wherever it is used.
     pub(super) value: Option<model::Expr>,
+    /// For a state, the position of the `for` loop that assigns it: inside that loop its
+    /// uses are its current value, after it its final value.
+    pub(super) owner: Option<usize>,
 }
 
 impl Decl {
@@ -120,8 +125,9 @@ impl Decl {
             pos,
             sym: None,
             shape: None,
-            dense_let: None,
+            layer: None,
             value: None,
+            owner: None,
         }
     }
 
@@ -131,10 +137,11 @@ impl Decl {
             DeclKind::Target => "the target".into(),
             DeclKind::Param => "a parameter".into(),
             DeclKind::Let | DeclKind::Hidden => "a `let`".into(),
-            DeclKind::Dense => format!(
-                "a parameter of `dense` in `let {}`",
-                self.dense_let.as_deref().unwrap_or("?")
-            ),
+            DeclKind::State => "a state".into(),
+            DeclKind::Dense => {
+                let (l, layer) = self.layer.clone().unwrap_or_default();
+                format!("a parameter of `{layer}` in `let {l}`")
+            }
         }
     }
 
@@ -144,6 +151,7 @@ impl Decl {
             DeclKind::Target => "target",
             DeclKind::Param => "param",
             DeclKind::Let | DeclKind::Dense | DeclKind::Hidden => "let",
+            DeclKind::State => "state",
         }
     }
 }
@@ -178,6 +186,13 @@ pub(super) struct ParamDecl {
     pub(super) docs: Vec<TokenStream>,
 }
 
+/// A state as declared; its shape is in [`Decls`].
+pub(super) struct StateDecl {
+    pub(super) name: String,
+    /// Set by the typing pass; `None` if it failed or was not reached.
+    pub(super) init: Option<model::StateInit>,
+}
+
 /// A net's declarations and what its statements count.
 #[derive(Default)]
 pub(super) struct Scope {
@@ -186,6 +201,8 @@ pub(super) struct Scope {
     pub(super) params: Vec<ParamDecl>,
     /// How many `let`s have a symbol.
     pub(super) lets: usize,
+    /// States in declaration order (a recurrent layer's where its `let` stands).
+    pub(super) states: Vec<StateDecl>,
     /// The names of the first `input` and `target`, if they were declared with a shape.
     pub(super) input: Option<String>,
     pub(super) target: Option<String>,
@@ -213,9 +230,9 @@ impl Scope {
             decl.sym = None;
         }
         if let Some(prev) = self.decls.by_name.get(&name.text) {
-            let msg = match &decl.dense_let {
-                Some(l) => format!(
-                    "`dense` in `let {l}` declares the parameter `{}`, but `{}` is already defined (as {} above); rename one of them",
+            let msg = match &decl.layer {
+                Some((l, layer)) => format!(
+                    "`{layer}` in `let {l}` declares the parameter `{}`, but `{}` is already defined (as {} above); rename one of them",
                     name.text,
                     name.text,
                     prev.describe()
@@ -309,7 +326,7 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                 let decl = Decl {
                     sym: Some(Sym::Param(index)),
                     shape: sh,
-                    dense_let: layer.map(|l| l.text.clone()),
+                    layer: layer.map(|(l, layer)| (l.text.clone(), layer)),
                     ..Decl::new(kind, name, at, pos)
                 };
                 if scope.declare(cx, name, decl) {
@@ -322,6 +339,37 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                             .map(|a| src.tokens_in(&a.span))
                             .collect(),
                     });
+                }
+            }
+            Kind::State {
+                name,
+                shape: declared_shape,
+                ..
+            } => {
+                let sh = match declared_shape {
+                    ParamShape::Declared(s) => shape(cx, s),
+                    ParamShape::Known(sh) => *sh,
+                    ParamShape::Weight { .. } => None,
+                };
+                let decl = Decl {
+                    sym: Some(Sym::State(scope.states.len())),
+                    shape: sh,
+                    ..Decl::new(DeclKind::State, name, at, pos)
+                };
+                if scope.declare(cx, name, decl) {
+                    scope.states.push(StateDecl {
+                        name: name.text.clone(),
+                        init: None,
+                    });
+                }
+            }
+            Kind::LetFor { name, .. } => {
+                let decl = Decl {
+                    sym: Some(Sym::Let(scope.lets)),
+                    ..Decl::new(DeclKind::Let, name, at, pos)
+                };
+                if scope.declare(cx, name, decl) {
+                    scope.lets += 1;
                 }
             }
             Kind::Let {
@@ -382,6 +430,7 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                         continue;
                     }
                     Some("param") => DeclKind::Param,
+                    Some("state") => DeclKind::State,
                     Some("let") => DeclKind::Let,
                     _ => continue,
                 };
@@ -429,6 +478,9 @@ impl ExprChecker<'_> {
             Mode::Let { at, pos } => Some((at, pos)),
             Mode::Anywhere => None,
         };
+        if let Some(found) = self.body_name(n) {
+            return found;
+        }
         let Some(d) = self.decls.by_name.get(n) else {
             self.unresolved = true;
             self.unknown_name(n, span);
@@ -454,6 +506,15 @@ impl ExprChecker<'_> {
                 );
                 return None;
             }
+        }
+        if d.kind == DeclKind::State {
+            let (owner, sym, sh) = (d.owner, d.sym, d.shape);
+            if !self.state_use(n, span, owner) {
+                return None;
+            }
+            let sym = sym?;
+            self.uses.insert(sym);
+            return Some(self.node(ExprKind::Sym(sym), sh?));
         }
         // A hidden `let` stands for its value, whose nodes were counted where it was typed.
         if let Some(value) = &d.value {
