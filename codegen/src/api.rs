@@ -62,6 +62,34 @@ pub struct Bodies {
     pub batch: BatchBodies,
     /// Private helper methods: the step functions of the net's loops.
     pub helpers: TokenStream,
+    /// The streaming API, for a net whose output is a causal per-step sequence.
+    pub stream: Option<Stream>,
+}
+
+/// `initial_state` and `step`, and the struct of states they carry.
+#[derive(Debug)]
+pub struct Stream {
+    /// The state struct's fields, in the order the loops run.
+    pub fields: Vec<StateField>,
+    /// The type of one input row.
+    pub row: TokenStream,
+    /// The type of one output row.
+    pub out: TokenStream,
+    /// `step`'s body, over `self`, `state` and `x`.
+    pub body: TokenStream,
+}
+
+/// One carried state in the streaming state struct.
+#[derive(Debug)]
+pub struct StateField {
+    /// The field.
+    pub name: Ident,
+    /// Its doc comment.
+    pub doc: String,
+    /// Its type.
+    pub ty: TokenStream,
+    /// Its value before the first step, over `self`.
+    pub init: TokenStream,
 }
 
 /// One batched method's code: what the samples share, then each chunk of samples
@@ -121,6 +149,7 @@ impl Bodies {
             backward_doc: " Adds `∂L/∂θ` to `grad` and returns the loss `L`.".into(),
             batch: BatchBodies::per_sample(),
             helpers: TokenStream::new(),
+            stream: None,
         }
     }
 }
@@ -162,12 +191,76 @@ pub fn items(api: &Api, bodies: Bodies) -> TokenStream {
     // A net under `#[cfg(..)]` is there or not as a whole: the struct has every attribute,
     // and each impl the `cfg`s.
     let cfgs: Vec<&TokenStream> = api.attrs.iter().filter(|a| is_cfg(a)).collect();
+    let stream = bodies.stream.as_ref().map(|s| stream_items(api, &cfgs, s));
     quote! {
         #structure
         #(#cfgs)*
         #inherent
         #(#cfgs)*
         #network
+        #stream
+    }
+}
+
+/// `{Net}State`, the inherent `initial_state` and `step`, and `chainrule::Streaming`.
+fn stream_items(api: &Api, cfgs: &[&TokenStream], stream: &Stream) -> TokenStream {
+    let (name, vis) = (&api.name, &api.vis);
+    let state = format_ident!("{}State", name);
+    let Stream {
+        fields,
+        row,
+        out,
+        body,
+    } = stream;
+    let decls = fields.iter().map(|f| {
+        let (n, ty, doc) = (&f.name, &f.ty, &f.doc);
+        quote!(#[doc = #doc] pub #n: #ty,)
+    });
+    let inits = fields.iter().map(|f| {
+        let (n, init) = (&f.name, &f.init);
+        quote!(#n: #init,)
+    });
+    let struct_doc =
+        format!(" The carried states of [`{name}`]'s loops between calls of [`{name}::step`].");
+    let allow = allow_lints();
+    quote! {
+        #(#cfgs)*
+        #[doc = #struct_doc]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::cmp::PartialEq,
+        )]
+        #vis struct #state {
+            #(#decls)*
+        }
+        #(#cfgs)*
+        #allow
+        impl #name {
+            /// The states before the first step, as `forward` starts them.
+            pub fn initial_state(&self) -> #state {
+                #state { #(#inits)* }
+            }
+            /// One step of the sequence `forward` runs: updates `state` from the input row
+            /// `x` and returns the output row. Row by row from [`Self::initial_state`], the
+            /// rows are exactly `forward`'s.
+            pub fn step(&self, state: &mut #state, x: &#row) -> #out {
+                #body
+            }
+        }
+        #(#cfgs)*
+        impl ::chainrule::Streaming for #name {
+            type State = #state;
+            type Row = #row;
+            type Out = #out;
+            fn initial_state(&self) -> #state {
+                #name::initial_state(self)
+            }
+            fn step(&self, state: &mut #state, x: &#row) -> #out {
+                #name::step(self, state, x)
+            }
+        }
     }
 }
 

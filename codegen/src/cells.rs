@@ -9,12 +9,13 @@
 //!   It recomputes the step from the row and the states as the step began, which the
 //!   forward loop records, rather than keeping every value of every step.
 
-use chainrule_grammar::model::{Net, Scalar};
+use chainrule_grammar::model::{Net, Scalar, StateInit};
 use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
+use crate::api::{StateField, Stream};
 use crate::diff::{cell_derivation, sum_terms};
-use crate::emit::{Emitter, cell_names, shape_ty, zero_of};
+use crate::emit::{Emitter, cell_names, filled, shape_ty, zero_of};
 use crate::ir::{Graph, Id, Op, Scan, Shape};
 use crate::naming::Role;
 use crate::plan::{MethodSpec, Sink, cost, plan};
@@ -163,4 +164,93 @@ fn step_back(net: &Net, g: &Graph, scan: &Scan, k: u32) -> TokenStream {
             #body
         }
     }
+}
+
+/// The streaming API of a net whose output is the rows of a loop over the input's rows,
+/// or over the rows of such a loop: the loops on that chain, first to last, run one step
+/// each per call. `None` for any other net, and for a chain with a loop that reads a
+/// net-level value besides its rows (a step would have to recompute it).
+pub fn stream(net: &Net, g: &Graph, output: Id) -> Option<Stream> {
+    let mut chain = Vec::new();
+    let mut at = output;
+    loop {
+        let Op::Scan(k) = g.op(at) else {
+            return None;
+        };
+        let scan = &g.scans[k as usize];
+        if scan.output.is_none() || !scan.captured.is_empty() {
+            return None;
+        }
+        chain.push(k);
+        at = scan.seq;
+        if g.op(at) == Op::Input {
+            break;
+        }
+    }
+    chain.reverse();
+    let t = scalar_ty(net);
+    let mut fields = Vec::new();
+    let mut body = TokenStream::new();
+    for (place, &k) in chain.iter().enumerate() {
+        let scan = &g.scans[k as usize];
+        let mut args = vec![if place == 0 {
+            quote!(x)
+        } else {
+            quote!(&__row)
+        }];
+        let mut news = Vec::new();
+        let mut stores = Vec::new();
+        for (j, &s) in scan.states.iter().enumerate() {
+            let state = &net.states[s];
+            let mut field = state_field(&state.name);
+            // A layer's `h_h` may meet a user's state of that name.
+            while fields.iter().any(|f: &StateField| f.name == field) {
+                field = format_ident!("{field}_");
+            }
+            let shape = scan.cell.shape(scan.new_states[j]);
+            let init = match state.init {
+                StateInit::Zeros => filled(net.scalar, shape, 0.0),
+                StateInit::Ones => filled(net.scalar, shape, 1.0),
+                StateInit::Constant(c) => filled(net.scalar, shape, c),
+                StateInit::Param(p) => {
+                    let p = format_ident!("{}", net.params[p].name);
+                    quote!(self.#p)
+                }
+            };
+            fields.push(StateField {
+                name: field.clone(),
+                doc: format!(
+                    " State `{}` after the last step.",
+                    state.name.replace(' ', "` of `")
+                ),
+                ty: shape_ty(&t, shape),
+                init,
+            });
+            let new = cell_names::state(j);
+            args.push(quote!(&state.#field));
+            stores.push(quote!(state.#field = #new;));
+            news.push(new);
+        }
+        let name = cell_names::step(k);
+        body.extend(quote! {
+            let (#(#news,)* __row,) = self.#name(#(#args),*);
+            #(#stores)*
+        });
+    }
+    body.extend(quote!(__row));
+    let first = &g.scans[chain[0] as usize];
+    let last = &g.scans[chain[chain.len() - 1] as usize];
+    let out = last.output.map(|o| last.cell.shape(o))?;
+    Some(Stream {
+        fields,
+        row: shape_ty(&t, first.cell.shape(cell_row(first))),
+        out: shape_ty(&t, out),
+        body,
+    })
+}
+
+/// A state's field in the streaming state struct: its name, or `layer_h` for the hidden
+/// state `h` of a recurrent layer `layer` (named "layer h" in the model).
+fn state_field(name: &str) -> Ident {
+    format_ident!("{}", name.replace(' ', "_"))
 }

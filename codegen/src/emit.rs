@@ -1200,12 +1200,18 @@ pub fn lit(n: usize) -> Literal {
 
 /// A zero of a shape in the given scalar type: `0f32`, `[0f32; n]`, `[[0f32; c]; r]`.
 pub fn zero_of(scalar: Scalar, shape: Shape) -> TokenStream {
-    let z = match scalar {
-        Scalar::F32 => Literal::f32_suffixed(0.0),
-        Scalar::F64 => Literal::f64_suffixed(0.0),
+    filled(scalar, shape, 0.0)
+}
+
+/// A value of `shape` with every element `v`.
+pub fn filled(scalar: Scalar, shape: Shape, v: f64) -> TokenStream {
+    let magnitude = match scalar {
+        Scalar::F32 => Literal::f32_suffixed(v.abs() as f32),
+        Scalar::F64 => Literal::f64_suffixed(v.abs()),
     };
-    // `[z; n]` is written like the type `[T; n]`.
-    shape_ty(&quote!(#z), shape)
+    let sign = (v < 0.0).then(|| quote!(-));
+    // `[v; n]` is written like the type `[T; n]`.
+    shape_ty(&quote!(#sign #magnitude), shape)
 }
 
 /// The Rust type of a shape over a scalar type.

@@ -120,6 +120,7 @@ pub fn generate(net: &Net) -> TokenStream {
             backward_doc,
             batch: batched,
             helpers: crate::cells::step_functions(net, &low.graph),
+            stream: crate::cells::stream(net, &low.graph, low.output),
         },
     )
 }

@@ -30,6 +30,7 @@ mod network;
 pub mod optim;
 #[cfg(feature = "rayon")]
 pub mod par;
+mod stream;
 #[cfg(feature = "std")]
 pub mod train;
 
@@ -46,6 +47,7 @@ pub use optim::{Adam, Momentum};
 pub use optim::{Optimizer, Schedule, Sgd};
 #[cfg(feature = "rayon")]
 pub use par::{ParBackward, par_backward_batch};
+pub use stream::Streaming;
 #[cfg(feature = "std")]
 pub use train::{EpochRecord, History, Phase, Progress, TrainError, Trainer};
 

@@ -3,8 +3,18 @@
 //! the three shorthands and two cells written by hand, at T = 1, 2, 7 and 50.
 
 mod common;
+#[path = "../reference/recurrent_values.rs"]
+mod values;
 
-use common::{Rng, check_input, check_params, randomize};
+/// JAX's loss and gradients at the point `tests/reference/recurrent.py` states.
+#[derive(Debug)]
+pub struct Reference {
+    pub loss: f64,
+    pub params: &'static [f64],
+    pub input: &'static [f64],
+}
+
+use common::{Rng, check_input, check_params, randomize, rel_err};
 
 /// Five nets at `T` steps in module `$m`, and a test that checks each at several random
 /// points.
@@ -120,6 +130,70 @@ macro_rules! at_length {
                     check_params(&net, &xs, &t);
                     check_input(&net, &xs, &t, flat, unflat);
                 }
+                // backward_batch is the mean of backward over the sequences.
+                let net = N::new(seed);
+                let xs: Vec<[[f64; I]; T]> = (0..3)
+                    .map(|_| core::array::from_fn(|_| rng.array(-1.0, 1.0)))
+                    .collect();
+                let ts: Vec<N::Target> = (0..3).map(|_| target(&mut rng)).collect();
+                let mut want = N::zeros();
+                let mut loss = 0.0;
+                for (x, t) in xs.iter().zip(&ts) {
+                    loss += net.backward_scaled(x, t, 1.0 / 3.0, &mut want);
+                }
+                let mut got = N::zeros();
+                let batch_loss = net.backward_batch(&xs, &ts, &mut got);
+                assert!(
+                    rel_err(batch_loss, loss / 3.0) <= 1e-12,
+                    "{}: batch loss",
+                    N::NAME
+                );
+                for (k, (g, w)) in got.as_slice().iter().zip(want.as_slice()).enumerate() {
+                    assert!(
+                        rel_err(*g, *w) <= 1e-12,
+                        "{}: batch gradient {k}: {g} vs {w}",
+                        N::NAME
+                    );
+                }
+            }
+
+            /// `step` row by row gives `forward`'s rows bit for bit, twice over from the
+            /// same state value (a `State` is a plain value).
+            fn streams<N, O, const T: usize, const I: usize>(seed: u64)
+            where
+                N: chainrule::Streaming<
+                        Input = [[f64; I]; T],
+                        Output = [O; T],
+                        Row = [f64; I],
+                        Out = O,
+                    >,
+                O: PartialEq + core::fmt::Debug,
+            {
+                let mut rng = Rng(seed);
+                let net = N::new(seed);
+                let xs: [[f64; I]; T] = core::array::from_fn(|_| rng.array(-1.0, 1.0));
+                let want = net.forward(&xs);
+                let start = net.initial_state();
+                let mut state = start.clone();
+                let rows: Vec<O> = xs.iter().map(|x| net.step(&mut state, x)).collect();
+                assert!(
+                    rows.iter().eq(want.iter()),
+                    "{}: step and forward differ",
+                    N::NAME
+                );
+                assert_eq!(
+                    start,
+                    net.initial_state(),
+                    "initial_state is the same each time"
+                );
+                assert_ne!(state, start, "the steps moved the state");
+            }
+
+            #[test]
+            fn step_equals_forward() {
+                streams::<Rnn, _, $t, 2>(11);
+                streams::<Lstm, _, $t, 2>(12);
+                streams::<Echo, _, $t, 1>(13);
             }
 
             #[test]
@@ -154,3 +228,148 @@ at_length!(one_step, 1, 0);
 at_length!(two_steps, 2, 1);
 at_length!(seven_steps, 7, 6);
 at_length!(fifty_steps, 50, 49);
+
+/// GRU and LSTM against PyTorch's equations: values and gradients from JAX at fixed
+/// weights (`tests/reference/recurrent.py` wrote `recurrent_values.rs`). The layers'
+/// parameters are PyTorch's tensors in `LAYOUT` order, so a state dict maps one to one.
+mod pytorch {
+    use super::common::rel_err;
+    use super::{Reference, values};
+    use chainrule::{Network, network};
+
+    network! {
+        #[scalar(f64)]
+        net Gru {
+            input xs: [5, 3];
+            target t: [5, 4];
+            let h = gru(xs, 4);
+            output h;
+            loss mse(h, t);
+        }
+    }
+
+    network! {
+        #[scalar(f64)]
+        net Lstm {
+            input xs: [5, 3];
+            target t: [5, 4];
+            let h = lstm(xs, 4);
+            output h;
+            loss mse(h, t);
+        }
+    }
+
+    network! {
+        #[scalar(f64)]
+        net Stacked {
+            input xs: [5, 3];
+            target t: [4];
+            let a = lstm(xs, 4);
+            let b = gru(a, 4);
+            let last = b[4];
+            output last;
+            loss mse(last, t);
+        }
+    }
+
+    // The same formulas as `tests/reference/recurrent.py`.
+    fn param(k: usize) -> f64 {
+        0.5 * (1.3 * k as f64 + 0.7).sin()
+    }
+    fn inp(k: usize) -> f64 {
+        (0.9 * k as f64 + 0.2).cos()
+    }
+    fn tgt(k: usize) -> f64 {
+        0.8 * (2.1 * k as f64 + 0.4).sin()
+    }
+    fn xs() -> [[f64; 3]; 5] {
+        core::array::from_fn(|i| core::array::from_fn(|j| inp(i * 3 + j)))
+    }
+
+    fn check<N: Network<Scalar = f64, Input = [[f64; 3]; 5]>>(want: &Reference, t: N::Target) {
+        let mut net = N::zeros();
+        for (k, p) in net.as_mut_slice().iter_mut().enumerate() {
+            *p = param(k);
+        }
+        let x = xs();
+        let mut grad = N::zeros();
+        let loss = net.backward(&x, &t, &mut grad);
+        assert!(
+            rel_err(loss, want.loss) <= 1e-12,
+            "{}: loss {loss} vs {}",
+            N::NAME,
+            want.loss
+        );
+        assert_eq!(
+            grad.as_slice().len(),
+            want.params.len(),
+            "{}: parameter count",
+            N::NAME
+        );
+        for (k, (g, w)) in grad.as_slice().iter().zip(want.params).enumerate() {
+            assert!(
+                rel_err(*g, *w) <= 1e-10,
+                "{}: parameter {k}: {g} vs {w}",
+                N::NAME
+            );
+        }
+        let dx: Vec<f64> = net
+            .input_gradient(&x, &t)
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        for (k, (g, w)) in dx.iter().zip(want.input).enumerate() {
+            assert!(
+                rel_err(*g, *w) <= 1e-10,
+                "{}: input {k}: {g} vs {w}",
+                N::NAME
+            );
+        }
+    }
+
+    #[test]
+    fn gru_matches_pytorch_equations() {
+        assert_eq!(
+            Gru::LAYOUT
+                .iter()
+                .map(|p| (p.name, p.shape))
+                .collect::<Vec<_>>(),
+            [
+                ("h_weight_ih", &[12, 3][..]),
+                ("h_weight_hh", &[12, 4]),
+                ("h_bias_ih", &[12]),
+                ("h_bias_hh", &[12]),
+            ]
+        );
+        check::<Gru>(
+            &values::GRU,
+            core::array::from_fn(|i| core::array::from_fn(|j| tgt(i * 4 + j))),
+        );
+    }
+
+    #[test]
+    fn lstm_matches_pytorch_equations() {
+        assert_eq!(
+            Lstm::LAYOUT
+                .iter()
+                .map(|p| (p.name, p.shape))
+                .collect::<Vec<_>>(),
+            [
+                ("h_weight_ih", &[16, 3][..]),
+                ("h_weight_hh", &[16, 4]),
+                ("h_bias_ih", &[16]),
+                ("h_bias_hh", &[16]),
+            ]
+        );
+        check::<Lstm>(
+            &values::LSTM,
+            core::array::from_fn(|i| core::array::from_fn(|j| tgt(i * 4 + j))),
+        );
+    }
+
+    #[test]
+    fn stacked_matches_pytorch_equations() {
+        check::<Stacked>(&values::STACKED, core::array::from_fn(tgt));
+    }
+}
