@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use chainrule_grammar::model::Net;
+use chainrule_grammar::model::{Net, Scalar};
 
-use crate::ir::{Binary, Graph, Id, Op, Shape, Unary};
+use crate::ir::{Binary, Graph, Id, Op, Part, Shape, Unary};
 use crate::lower::Lowered;
 use crate::naming::Role;
 use crate::plan::{MethodSpec, Place, Plan, Step, order};
@@ -75,7 +75,54 @@ pub fn backward(
         let _ = writeln!(doc, " {line}");
     }
     doc.push_str(" ```\n\n `backward_batch` adds the mean of these over a batch.");
+    doc.push_str(&loops(net, g, &printer));
     doc
+}
+
+/// A state as the docs name it: `h`, or `` `c` of layer `enc` `` for the state a recurrent
+/// layer's `let enc = lstm(..)` declares (named "enc c" in the model).
+fn state_label(name: &str) -> String {
+    match name.split_once(' ') {
+        Some((layer, state)) => format!("`{state}` of layer `{layer}`"),
+        None => format!("`{name}`"),
+    }
+}
+
+/// What each `for` loop keeps for its backward pass: the states as each step began, from
+/// which the backward loop recomputes the step. Empty for a net without loops.
+fn loops(net: &Net, g: &Graph, printer: &Printer) -> String {
+    let scalar = match net.scalar {
+        Scalar::F32 => ("f32", 4),
+        Scalar::F64 => ("f64", 8),
+    };
+    let mut out = String::new();
+    for scan in &g.scans {
+        let names: Vec<String> = (scan.states.iter())
+            .map(|s| state_label(&net.states[*s].name))
+            .collect();
+        let per_step: usize = (scan.new_states.iter())
+            .map(|s| scan.cell.shape(*s).len())
+            .sum();
+        let seq = printer.expr(scan.seq, false).text;
+        let _ = write!(
+            out,
+            "\n\n The loop over the {} rows of `{seq}` runs one step function per row, \
+             forwards and backwards.",
+            scan.steps
+        );
+        if per_step > 0 {
+            let _ = write!(
+                out,
+                " Backwards, each step is recomputed from the states it began with ({}), \
+                 kept on the stack: {} steps × {per_step} {} = {} bytes.",
+                names.join(", "),
+                scan.steps,
+                scalar.0,
+                scan.steps * per_step * scalar.1
+            );
+        }
+    }
+    out
 }
 
 /// The nodes that get a line of their own: `let` values, pre-activations, the loss, the
@@ -340,11 +387,31 @@ impl<'a> Printer<'a> {
                 let s = g.scan_of(scan);
                 let name = (s.states.get(k as usize))
                     .and_then(|i| self.net.states.get(*i))
-                    .map_or("state", |st| st.name.as_str());
+                    .map_or("state".into(), |st| state_label(&st.name));
                 Expr::atom(format!("{name} after the loop"))
             }
             Op::ScanBack(_) => Expr::atom("the loop backwards".into()),
-            Op::ScanBackPart(_, p) => Expr::atom(format!("{p:?} from the loop backwards")),
+            Op::ScanBackPart(back, part) => {
+                let scan = match g.op(back) {
+                    Op::ScanBack(b) => Some(g.scan_of(g.backs[b as usize].scan)),
+                    _ => None,
+                };
+                let what = match (part, scan) {
+                    (Part::Seq, Some(s)) => format!("rows of {}", sub(s.seq).at(P_ATOM)),
+                    (Part::Init(k), Some(s)) => {
+                        let name = (s.states.get(k as usize))
+                            .and_then(|i| self.net.states.get(*i))
+                            .map_or("state".into(), |st| state_label(&st.name));
+                        format!("start of {name}")
+                    }
+                    (Part::Captured(j), Some(s)) => (s.captured.get(j as usize))
+                        .map_or_else(|| "value".into(), |c| sub(*c).text),
+                    (Part::Param(i), Some(s)) => (s.params.get(i as usize))
+                        .map_or_else(|| "parameter".into(), |p| sub(*p).text),
+                    _ => "operand".into(),
+                };
+                Expr::atom(format!("∂L/∂({what}) from the loop backwards"))
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Generated code size grows with the number of operations in a definition, never with
-//! the number of parameters: in loop form a 16-wide and a 1024-wide net expand to the
-//! same number of tokens, and unrolled code is bounded by the unroll budget.
+//! the number of parameters or steps: in loop form a 16-wide and a 1024-wide net expand to
+//! the same number of tokens, as do a recurrent net over 10 and over 1000 steps, and
+//! unrolled code is bounded by the unroll budget.
 
 use proc_macro2::{TokenStream, TokenTree};
 
@@ -219,4 +220,50 @@ fn a_net_far_over_the_limits_is_refused_from_its_shapes() {
         let out = count(chainrule_codegen::expand(tokens));
         assert!(out < 3000, "{src:.60}: {out} tokens");
     }
+}
+
+/// A stacked GRU and a hand-written cell over `steps` rows.
+fn sequence_net(steps: usize) -> String {
+    format!(
+        "#[chainrule(max_size = 100000000)]
+        net Seq {{
+            input xs: [{steps}, 2];
+            target ts: [{steps}, 1];
+            param wo: [1, 8] = xavier;
+            param a: [8];
+            state s: [8];
+            let h = gru(xs, 8);
+            let ys = for r in h {{
+                s = a * s + (1 - a) * r;
+                wo @ s
+            }};
+            output ys;
+            loss mse(ys, ts);
+        }}"
+    )
+}
+
+#[test]
+fn sequence_code_size_is_independent_of_length() {
+    let short = count(expand(&sequence_net(10)));
+    let long = count(expand(&sequence_net(1000)));
+    assert_eq!(short, long, "tokens for 10 and 1000 steps");
+}
+
+#[test]
+fn the_states_kept_for_every_step_count_towards_the_limit() {
+    // 20,000 steps of a state of 64: the values the backward pass keeps are 1,280,000
+    // scalars, over the default limit though no declaration is; the error names them.
+    let src = "net Long { input xs: [20000, 1]; param w: [64, 1]; param u: [64, 64]; state h: [64]; for x in xs { h = tanh(w @ x + u @ h); } let y = sum(h); output y; loss y; }";
+    let tokens: TokenStream = src.parse().expect("tokens");
+    let errors = chainrule_grammar::check_tokens(tokens).errors;
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert!(
+        text[0].contains("keeps of `h` for backpropagation, one value per step: 20000 steps × 64 = 1280000 scalars"),
+        "{text:?}"
+    );
+    // At 2,000 steps it fits.
+    let tokens: TokenStream = src.replace("20000", "2000").parse().expect("tokens");
+    assert!(chainrule_grammar::check_tokens(tokens).errors.is_empty());
 }

@@ -163,3 +163,22 @@ fn a_malformed_doc_attribute_leaves_a_parsable_expansion() {
         assert!(text.contains("compile_error!"), "{text}");
     }
 }
+
+#[test]
+fn small_gru_sequence() {
+    insta::assert_snapshot!(expand(
+        r#"
+        /// A GRU of 3 hidden units over 4 steps, read out at every step.
+        pub net SmallGru {
+            input xs: [4, 1];
+            target ts: [4, 1];
+            param wo: [1, 3] = xavier;
+            param bo: [1];
+            let h = gru(xs, 3);
+            let ys = for r in h { wo @ r + bo };
+            output ys;
+            loss mse(ys, ts);
+        }
+        "#
+    ));
+}

@@ -122,6 +122,17 @@ pub(super) struct ExprChecker<'a> {
     pub(super) calls: Vec<(usize, Span)>,
     /// The loop whose body is being typed, if any.
     pub(super) body: Option<super::loops::Body>,
+    /// What the loops keep for backpropagation: each carried state's name, steps and
+    /// scalars per step.
+    pub(super) tapes: Vec<Tape>,
+}
+
+/// The values of one state a loop keeps for its backward pass, one per step.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Tape {
+    pub(super) state: String,
+    pub(super) steps: u64,
+    pub(super) per_step: u64,
 }
 
 impl<'a> ExprChecker<'a> {
@@ -143,6 +154,7 @@ impl<'a> ExprChecker<'a> {
             unresolved: false,
             calls: Vec::new(),
             body: None,
+            tapes: Vec::new(),
         }
     }
 
@@ -410,6 +422,42 @@ impl<'a> ExprChecker<'a> {
         Some(self.node(ExprKind::Index(Box::new(t.e), out), sh))
     }
 
+    /// The message for a per-step target whose rows are not the input's steps: in
+    /// `mse(ys, ts)`, `ys` has as many rows as the sequence input `xs` but the target
+    /// `ts` has another count. `None` for any other pair.
+    fn steps_mismatch(
+        &self,
+        f: &str,
+        (x, tx): (&ast::Expr, &Typed),
+        (y, ty): (&ast::Expr, &Typed),
+    ) -> Option<String> {
+        let (Sh::M(rx, cx), Sh::M(ry, cy)) = (tx.sh, ty.sh) else {
+            return None;
+        };
+        let input = self
+            .decls
+            .by_name
+            .iter()
+            .find(|(_, d)| d.kind == DeclKind::Input)?;
+        let Some(Sh::M(steps, _)) = input.1.shape else {
+            return None;
+        };
+        let is_target = |t: &Typed| matches!(t.e.kind, ExprKind::Sym(Sym::Target));
+        let (target, rows, cols) = match () {
+            _ if is_target(ty) && rx == steps => (y, ry, cy),
+            _ if is_target(tx) && ry == steps => (x, rx, cx),
+            _ => return None,
+        };
+        if rows == steps || rx == ry || cx != cy {
+            return None;
+        }
+        Some(format!(
+            "sequence length mismatch in `{f}`: the input `{}` has {steps} steps, but the target {} has {rows} rows; a per-step target has one row per step: declare it `[{steps}, {cols}]`",
+            input.0,
+            show(target),
+        ))
+    }
+
     /// `v[a..b]`, the elements `a` to `b − 1` of a vector. Rejects: `v[2..2]`, `v[0..4]`
     /// with `v: [3]`, `m[0..1]` with a matrix `m`.
     fn slice(&mut self, a: &ast::Expr, lo: &ast::Number, hi: &ast::Number) -> Option<Typed> {
@@ -572,6 +620,10 @@ impl<'a> ExprChecker<'a> {
                 }
                 // Both sides pair element by element. Rejects: `mse(y, t)` with `y: [2]`,
                 // `t: [3]`.
+                if let Some(message) = self.steps_mismatch(f, (x, &tx), (y, &ty)) {
+                    self.cx.error(&e.span, message);
+                    return None;
+                }
                 if tx.sh != ty.sh {
                     self.cx.error(
                         &e.span,
@@ -745,6 +797,8 @@ pub(super) struct Checked {
     pub(super) loss_uses: BTreeSet<Sym>,
     /// Scalars of every expression node, saturating.
     pub(super) size: u64,
+    /// What the loops keep for backpropagation.
+    pub(super) tapes: Vec<Tape>,
     /// The side of `@` each parameter matrix is first used on.
     pub(super) fans: BTreeMap<usize, Side>,
     /// Whether a name was unresolved or the loss failed: reachability would be a guess.
@@ -947,6 +1001,7 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
         }
     }
     out.size = ec.size;
+    out.tapes = std::mem::take(&mut ec.tapes);
     out.fans = std::mem::take(&mut ec.fans);
     out.incomplete = ec.unresolved || loss_failed;
     out

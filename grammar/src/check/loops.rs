@@ -275,10 +275,20 @@ impl ExprChecker<'_> {
         self.body = None;
         let carried: Vec<usize> = self.carried_states(pos);
         // Every state the loop carries is kept for each step, for backpropagation.
-        let carried_size = (carried.iter())
-            .filter_map(|s| self.state_shape(*s))
-            .fold(0u64, |acc, sh| acc.saturating_add(sh.elems()));
-        self.size = self.size.saturating_add(carried_size.saturating_mul(steps));
+        for s in &carried {
+            let Some((name, sh)) = (self.decls.by_name.iter())
+                .find(|(_, d)| d.sym == Some(Sym::State(*s)))
+                .and_then(|(n, d)| Some((n.clone(), d.shape?)))
+            else {
+                continue;
+            };
+            self.size = self.size.saturating_add(sh.elems().saturating_mul(steps));
+            self.tapes.push(super::expr::Tape {
+                state: name,
+                steps,
+                per_step: sh.elems(),
+            });
+        }
         if !ok {
             return None;
         }
@@ -343,12 +353,6 @@ impl ExprChecker<'_> {
             .collect();
         out.sort_unstable();
         out
-    }
-
-    fn state_shape(&self, s: usize) -> Option<Sh> {
-        (self.decls.by_name.values())
-            .find(|d| d.sym == Some(Sym::State(s)))
-            .and_then(|d| d.shape)
     }
 
     /// A name of the loop body being typed: its row variable or one of its `let`s so far.

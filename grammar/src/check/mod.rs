@@ -125,7 +125,7 @@ fn check_net(
     let complete = cx.count() == before_values && !checked.incomplete;
     lints::unused_params(cx, &scope, &checked, complete);
     lints::output_without_target(cx, &scope, &checked);
-    let small = size::within_limit(cx, net, &settings, &scope, checked.size);
+    let small = size::within_limit(cx, net, &settings, &scope, (checked.size, &checked.tapes));
     // A failed `fn` fails every net that sees it, even one that does not call it.
     if cx.count() > before || fns.iter().any(|f| f.def.is_none()) {
         // A stub of a net too large to generate would hold the very arrays it refused.

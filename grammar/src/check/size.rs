@@ -17,7 +17,7 @@ use crate::diag::Ctxt;
 use crate::model::Scalar;
 
 use super::attrs::Settings;
-use super::expr::Sh;
+use super::expr::{Sh, Tape};
 use super::scope::{Decl, Scope};
 
 /// The largest net worth generating, in bytes: beyond it, no `max_size` helps.
@@ -34,7 +34,7 @@ pub(super) fn within_limit(
     net: &ast::Net,
     settings: &Settings,
     scope: &Scope,
-    expr_size: u64,
+    (expr_size, tapes): (u64, &[Tape]),
 ) -> bool {
     let (scalar, max_size) = (settings.scalar, settings.max_size);
     let param_size = scope
@@ -77,16 +77,33 @@ pub(super) fn within_limit(
             largest = Some((n, d, sh));
         }
     }
-    let Some((name, decl, sh)) = largest else {
+    let Some((mut name, mut decl, sh)) = largest else {
         cx.error(&net.name.span, size);
         return false;
     };
-    let elems = sh.exact_elems();
-    let largest = format!(
+    let mut elems = sh.exact_elems();
+    let mut largest = format!(
         "the largest declaration is `{name}` ({}), {sh}: {elems} scalars, {} as {ty}",
         decl.describe(),
         bytes(f64::from(bytes_each) * elems as f64)
     );
+    // A loop's record of a state, one value per step, may be larger still.
+    for tape in tapes {
+        let total = u128::from(tape.steps) * u128::from(tape.per_step);
+        let Some(d) = scope.decls.by_name.get(&tape.state) else {
+            continue;
+        };
+        if total > elems {
+            (name, decl, elems) = (&tape.state, d, total);
+            largest = format!(
+                "the most is what its loop keeps of {} for backpropagation, one value per step: {} steps × {} = {total} scalars, {} as {ty}",
+                state_label(&tape.state),
+                tape.steps,
+                tape.per_step,
+                bytes(f64::from(bytes_each) * total as f64)
+            );
+        }
+    }
     let total_bytes = total.saturating_mul(u64::from(bytes_each));
     let advice = if overflows || total_bytes > PRACTICAL_BYTES {
         format!(
@@ -110,6 +127,15 @@ pub(super) fn within_limit(
     };
     cx.error(&decl.span, format!("{size}; {largest}. {advice}"));
     false
+}
+
+/// A state as messages name it: `` `h` ``, or `` `c` of layer `enc` `` for the state
+/// `let enc = lstm(..)` declares (named "enc c").
+fn state_label(name: &str) -> String {
+    match name.split_once(' ') {
+        Some((layer, state)) => format!("`{state}` of layer `{layer}`"),
+        None => format!("`{name}`"),
+    }
 }
 
 /// `n` rounded up to two significant digits: `8394753` → `8400000`, `153` → `160`.
