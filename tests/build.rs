@@ -74,4 +74,28 @@ fn main() {
         let path = dir.join(format!("random_nets_{}.rs", i + 1));
         std::fs::write(&path, body).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
+    write_cli_nets(&dir);
+}
+
+/// The definition `tests/cli_expand.rs` compiles twice, written as `chainrule-expand`
+/// writes it (`cli_nets.rs`, as a user's build script would) and inside `network!`
+/// (`cli_nets_macro.rs`), so both come from the same text.
+fn write_cli_nets(dir: &std::path::Path) {
+    const DEFINITION: &str = "definitions/cli_nets.txt";
+    println!("cargo:rerun-if-changed={DEFINITION}");
+    let src = std::fs::read_to_string(DEFINITION).unwrap_or_else(|e| panic!("{DEFINITION}: {e}"));
+    let code = chainrule_cli::expand_source(&src, DEFINITION).unwrap_or_else(|diagnostics| {
+        let lines: Vec<String> = diagnostics.iter().map(|d| d.render(DEFINITION)).collect();
+        panic!("{}", lines.join("\n"))
+    });
+    for (name, text) in [
+        ("cli_nets.rs", code),
+        (
+            "cli_nets_macro.rs",
+            format!("chainrule::network! {{\n{src}}}\n"),
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
 }

@@ -55,6 +55,14 @@ pub fn wide_saliency(net: &Wide, x: &[f64; 32], t: &[f64; 4]) -> [f64; 32] {
     net.input_gradient(x, t)
 }
 
+/// The XOR net's safetensors file in a stack buffer, written without an allocator: the
+/// buffer and the file's length, or the error for a buffer too short.
+pub fn xor_safetensors(net: &Xor) -> Result<([u8; 512], usize), chainrule::IoError> {
+    let mut buffer = [0; 512];
+    let len = chainrule::write_safetensors(net, &mut buffer)?;
+    Ok((buffer, len))
+}
+
 #[panic_handler]
 fn panic(_: &PanicInfo) -> ! {
     loop {}

@@ -24,7 +24,6 @@ pub mod data;
 mod float;
 pub mod gradcheck;
 pub mod init;
-#[cfg(feature = "std")]
 pub mod io;
 mod network;
 pub mod optim;
@@ -39,8 +38,11 @@ pub use boxed::{boxed_new, boxed_zeros};
 pub use data::{accuracy, argmax, argmax_accuracy, binary_accuracy, mean_loss, one_hot, shuffle};
 pub use float::Float;
 pub use gradcheck::{GradcheckEntry, GradcheckOptions, GradcheckReport, gradcheck, gradcheck_with};
+pub use io::{IoError, safetensors_len, write_safetensors};
+#[cfg(feature = "alloc")]
+pub use io::{from_safetensors, to_safetensors};
 #[cfg(feature = "std")]
-pub use io::{IoError, from_safetensors, load_safetensors, save_safetensors, to_safetensors};
+pub use io::{load_safetensors, save_safetensors};
 pub use network::{Network, ParamInfo};
 #[cfg(feature = "alloc")]
 pub use optim::{Adam, Momentum};
@@ -99,10 +101,11 @@ pub mod runtime {
     pub use crate::float::Float;
     // `crate::gradcheck` below brings both the module and the function.
     pub use crate::gradcheck::{GradcheckEntry, GradcheckOptions, GradcheckReport, gradcheck_with};
+    pub use crate::io::{IoError, safetensors_len, write_safetensors};
+    #[cfg(feature = "alloc")]
+    pub use crate::io::{from_safetensors, to_safetensors};
     #[cfg(feature = "std")]
-    pub use crate::io::{
-        IoError, from_safetensors, load_safetensors, save_safetensors, to_safetensors,
-    };
+    pub use crate::io::{load_safetensors, save_safetensors};
     pub use crate::network::{Network, ParamInfo};
     #[cfg(feature = "alloc")]
     pub use crate::optim::{Adam, Momentum};
@@ -112,8 +115,8 @@ pub mod runtime {
     #[cfg(feature = "rayon")]
     pub use crate::par::{ParBackward, par_backward_batch};
     #[cfg(feature = "std")]
-    pub use crate::train::{EpochRecord, History, Phase, Progress, TrainError, Trainer};
-    pub use crate::{data, gradcheck, init, optim};
+    pub use crate::train;
     #[cfg(feature = "std")]
-    pub use crate::{io, train};
+    pub use crate::train::{EpochRecord, History, Phase, Progress, TrainError, Trainer};
+    pub use crate::{data, gradcheck, init, io, optim};
 }

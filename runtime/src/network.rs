@@ -9,7 +9,8 @@ use crate::Float;
 /// row-major. Parameters of a `dense` layer `h` are named `h_w` and `h_b`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ParamInfo {
-    /// The parameter's name, also its tensor name in safetensors files.
+    /// The parameter's name, also its tensor name in safetensors files unless
+    /// [`Network::tensor_name`] gives another.
     pub name: &'static str,
     /// The parameter's shape: `[]`, `[n]` or `[rows, cols]`.
     pub shape: &'static [usize],
@@ -60,6 +61,16 @@ pub trait Network: Clone + core::fmt::Debug + PartialEq + Send + Sync + 'static 
     /// Samples the batched methods run at once through matrix–matrix kernels; 1 when
     /// they run the per-sample code for each sample (the default bodies do).
     const CHUNK: usize = 1;
+
+    /// The name parameter `index` (of [`Network::LAYOUT`]) has in safetensors files: its
+    /// `LAYOUT` name unless the net gives it another, such as the name the parameter has
+    /// in a PyTorch state dict. Distinct parameters have distinct names.
+    ///
+    /// # Panics
+    /// If `index` is not below `LAYOUT.len()`.
+    fn tensor_name(index: usize) -> &'static str {
+        Self::LAYOUT[index].name
+    }
 
     /// A net with every parameter zero, also the starting value of a gradient.
     fn zeros() -> Self;

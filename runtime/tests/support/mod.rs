@@ -6,9 +6,10 @@
 use chainrule::__private::{flat, flat_mut, kernels};
 use chainrule::{Float, Network, ParamInfo};
 
-/// Linear regression `y = w @ x + b` with `loss mse(y, t)`, in the given scalar type.
+/// Linear regression `y = w @ x + b` with `loss mse(y, t)`, in the given scalar type;
+/// `names` gives the tensor names of `w` and `b` in safetensors files.
 macro_rules! linreg {
-    ($name:ident, $t:ty, $n:literal) => {
+    ($name:ident, $t:ty, $n:literal $(, names = $names:expr)?) => {
         #[repr(C)]
         #[derive(
             Clone,
@@ -42,6 +43,12 @@ macro_rules! linreg {
                     shape: &[1],
                 },
             ];
+
+            $(
+                fn tensor_name(index: usize) -> &'static str {
+                    $names[index]
+                }
+            )?
 
             fn zeros() -> Self {
                 Self {
@@ -101,6 +108,16 @@ macro_rules! linreg {
 
 linreg!(LinReg32, f32, 3);
 linreg!(LinReg64, f64, 3);
+// Names a JSON encoder must escape (quote, backslash, control characters), non-ASCII
+// text, and an order unlike the layout's.
+linreg!(Renamed64, f64, 3, names = ["z\"w\\\n\t\u{1}\u{7f}", "b.é"]);
+linreg!(HugeName32, f32, 3, names = [huge_name(), "b"]);
+
+/// A name of 100,000,000 bytes, which puts a header past what safetensors readers accept.
+fn huge_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| "x".repeat(100_000_000))
+}
 
 /// `h = tanh(w1 @ x + b1); z = w2 @ h + b2; loss softmax_cross_entropy(z, t)`.
 ///
