@@ -45,7 +45,7 @@
 //!
 //! and include the file where the nets belong:
 //!
-//! ```ignore
+//! ```text
 //! mod nets {
 //!     include!(concat!(env!("OUT_DIR"), "/nets.rs"));
 //! }

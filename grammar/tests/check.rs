@@ -3,7 +3,7 @@
 
 use chainrule_grammar::check_str;
 use chainrule_grammar::model::{
-    BinOp, CellStmt, Expr, ExprKind, Func, Init, Net, Scalar, Shape, StubApi, Sym,
+    BinOp, CellStmt, Expr, ExprKind, Func, Init, Net, Scalar, Shape, StateInit, StubApi, Sym,
 };
 
 /// The model as text: one line per declaration, expressions as s-expressions.
@@ -31,6 +31,15 @@ fn render(net: &Net) -> String {
             p.fan_out,
             if p.docs.is_empty() { "" } else { " (doc)" }
         );
+    }
+    for s in &net.states {
+        let init = match s.init {
+            StateInit::Zeros => "zeros".to_string(),
+            StateInit::Ones => "ones".to_string(),
+            StateInit::Constant(c) => format!("constant({c})"),
+            StateInit::Param(p) => format!("param {}", net.params[p].name),
+        };
+        out += &format!("state {} {} = {init}\n", s.name, s.shape);
     }
     for l in &net.lets {
         out += &format!(
@@ -1459,5 +1468,138 @@ fn a_malformed_doc_attribute_is_an_error_not_copied_through() {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].0.contains("malformed"), "{errors:?}");
         assert!(errors[0].1.starts_with("# [ doc"), "{errors:?}");
+    }
+}
+
+/// Issue 11: `state`, `for`, rows and slices, as the model holds them.
+#[test]
+fn loops_in_the_model() {
+    ok(
+        "net A { input xs: [4, 2]; param w: [3, 2]; param h0: [3]; state h: [3] = h0; \
+         let ys = for x in xs { let z = w @ x; h = tanh(z + h); h[0..2] }; \
+         let y = sum(ys) + sum(h) + sum(xs[3]); output y; loss y; }",
+        "net A F32 unroll=512
+         input xs [4, 2]
+         param w [3, 2] zeros fan 2/3
+         param h0 [3] zeros fan 3/3
+         state h [3] = param h0
+         let ys [4, 2] = (for xs (let (@ w row)) (= h (tanh (+ local0 h))) ([..] h 0 2))
+         let y [] = (+ (+ (sum ys) (sum h)) (sum ([] xs 3)))
+         output y
+         loss y",
+    );
+}
+
+/// Issue 11: what a loop may not be; one error each, at the offending tokens.
+#[test]
+fn loop_mistakes() {
+    let n = |body: &str| format!("net A {{ input xs: [4, 2]; param w: [3, 2]; {body} }}");
+    let cases = [
+        (
+            "state h: [3]; let a = sum(h); for x in xs { h = w @ x + h; } let y = a + sum(h); output y; loss y;",
+            "state `h` is carried by a `for` loop below; it has a value only inside that loop, and after it (its final value)",
+            "h",
+        ),
+        (
+            "state h: [3]; let ys = for x in xs { h = w @ x + h; h }; let zs = for x in xs { h = w @ x; h }; output ys; loss sum(ys) + sum(zs);",
+            "state `h` is already carried by another `for` loop; a state belongs to the one loop that assigns it, so give this loop a state of its own",
+            "h",
+        ),
+        (
+            "state h: [3]; let ys = for x in xs { let x = 1; h = w @ x + h; h }; output ys; loss sum(ys);",
+            "`x` is already defined in this loop; names must be unique within a net",
+            "x",
+        ),
+        (
+            "state h: [3]; let ys = for x in xs { h = w @ x + h; w }; output ys; loss sum(ys);",
+            "a step's output is one row of the loop's value, a vector or a number, but `w` is [3, 2]",
+            "w",
+        ),
+        (
+            "let ys = for x in xs { }; output ys; loss ys + sum(w);",
+            "this loop carries no state and gives no rows, so it computes nothing; assign a `state` in its body, or end the body with the step's output row",
+            "for",
+        ),
+        (
+            "state h: [3]; let ys = for x in xs { h = w @ x + h; }; output ys; loss ys;",
+            "this loop gives no rows for its `let`: end its body with the step's output row, like `wo @ h + bo`, or write the loop as a statement (`for x in xs { .. }`) and read its states after it",
+            "for",
+        ),
+        (
+            "state h: [3]; for x in xs { h = w @ x + h; h } let y = sum(h); output y; loss y;",
+            "the step's output `h` is never used: a loop standing alone only carries its states; bind its rows with `let ys = for ..`, or remove the output",
+            "h",
+        ),
+        (
+            "state h: [3] = xavier; for x in xs { h = w @ x + h; } let y = sum(h); output y; loss y;",
+            "`xavier` draws random values, which cannot start a state: a state starts at `zeros` (the default), `ones`, `constant(c)`, or a parameter's value, learned with it",
+            "xavier",
+        ),
+        (
+            "state h: [3] = w; for x in xs { h = w @ x + h; } let y = sum(h); output y; loss y;",
+            "the state is [3] but parameter `w` is [3, 2]; a state starts at a parameter of its own shape",
+            "w",
+        ),
+        (
+            "state h: [3]; for x in xs { h = w @ x + h; } let y = sum(h[1..4]); output y; loss y;",
+            "the range 1..4 is not within `h` of length 3; a range `a..b` needs `a < b <= 3`",
+            "1 .. 4",
+        ),
+        (
+            "state h: [3]; let ys = for v in sum(xs) { h = w @ xs[0] + h; h }; output ys; loss sum(ys);",
+            "`for` runs over the rows of a matrix `[steps, features]`, one row per step, but `sum(xs)` is []",
+            "sum ( xs )",
+        ),
+    ];
+    for (body, message, at) in cases {
+        bad(&n(body), &[(message, at)]);
+    }
+}
+
+/// Issue 11: the recurrent layers' mistakes, one error each.
+#[test]
+fn recurrent_layer_mistakes() {
+    let n = |body: &str| {
+        format!("net A {{ input xs: [4, 2]; target t: [4, 3]; {body} output b; loss mse(b, t); }}")
+    };
+    let cases = [
+        (
+            "let b = rnn(xs, 3, leaky_relu(0.2));",
+            "the activation of `rnn` must be the name of an elementwise function, like `tanh`",
+            "leaky_relu ( 0.2 )",
+        ),
+        (
+            "let b = rnn(xs, 3, softmax);",
+            "`softmax` is not elementwise, so it cannot be the activation of `rnn`",
+            "softmax",
+        ),
+        (
+            "let b = gru(xs);",
+            "`gru` takes 2 arguments, but 1 was given",
+            "gru ( xs )",
+        ),
+        (
+            "let b = gru(xs, 0);",
+            "a `gru` layer needs at least one output",
+            "0",
+        ),
+        (
+            "let b = gru(lstm(xs, 3), 3);",
+            "`lstm` declares parameters, so it must be the whole right side of a `let`, like `let h = lstm(xs, 16);`",
+            "lstm ( xs , 3 )",
+        ),
+        (
+            "let b = lstm(xs[0], 3);",
+            "a recurrent layer takes a sequence, a matrix `[steps, features]` with one row per step, but `xs[0]` is [2]",
+            "xs [ 0 ]",
+        ),
+        (
+            "let b = lstm(xs, 3, tanh);",
+            "`lstm` takes 2 arguments, but 3 were given",
+            "lstm ( xs , 3 , tanh )",
+        ),
+    ];
+    for (body, message, at) in cases {
+        bad(&n(body), &[(message, at)]);
     }
 }

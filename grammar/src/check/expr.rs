@@ -864,7 +864,7 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
                 let typed = for_loop
                     .as_ref()
                     .filter(|_| ready)
-                    .and_then(|l| ec.for_loop(l, pos));
+                    .and_then(|l| ec.for_loop(l, pos, *standalone));
                 let mut uses = std::mem::take(&mut ec.uses);
                 let target_use = ec.target_use.take();
                 let Some((d, l)) =

@@ -90,10 +90,12 @@ pub(super) fn owners(cx: &Ctxt, stmts: &[Stmt], scope: &mut Scope) {
             }
         }
     }
-    // Rejects: `state h: [4];` that no loop assigns.
+    // Rejects: `state h: [4];` that no loop assigns. A layer's hidden state ("h c") has
+    // its layer's loop, unless the layer was refused, which is reported already.
     for n in &scope.decls.order {
         if let Some(d) = scope.decls.by_name.get(n)
             && d.kind == DeclKind::State
+            && !n.contains(' ')
             && d.sym.is_some()
             && d.owner.is_none()
             && !scope.broken
@@ -187,8 +189,9 @@ impl ExprChecker<'_> {
     /// body in order, the step's output. Its value is the output rows stacked: `[steps, m]`
     /// for a vector output, `[steps]` for a scalar one, a scalar for none. Rejects: `for x
     /// in v` with a vector `v`, a `let` in the body that takes a net's name, an assignment
-    /// whose shape is not its state's, and a matrix output.
-    pub(super) fn for_loop(&mut self, l: &ForLoop, pos: usize) -> Option<Typed> {
+    /// whose shape is not its state's, a matrix output, a loop that computes nothing, a
+    /// `let` of a loop with no output, and an output of a loop standing alone.
+    pub(super) fn for_loop(&mut self, l: &ForLoop, pos: usize, standalone: bool) -> Option<Typed> {
         let seq = self.expr(&l.seq);
         let seq = seq?;
         let Sh::M(steps, width) = seq.sh else {
@@ -213,11 +216,12 @@ impl ExprChecker<'_> {
         for s in &l.body {
             match s {
                 BodyStmt::Let(name, e) => {
-                    self.unique(name);
+                    let fresh = self.unique(name);
                     let typed = self.expr(e);
+                    // A refused name has no shape, so its uses add no errors of their own.
                     if let Some(b) = &mut self.body {
-                        b.locals
-                            .push((name.text.clone(), typed.as_ref().map(|t| t.sh)));
+                        let sh = typed.as_ref().filter(|_| fresh).map(|t| t.sh);
+                        b.locals.push((name.text.clone(), sh));
                     }
                     match typed {
                         Some(t) => body.push(CellStmt::Let(t.e)),
@@ -292,6 +296,29 @@ impl ExprChecker<'_> {
         if !ok {
             return None;
         }
+        let keyword = l.span.start..l.span.start + "for".len();
+        let mistake = match (&l.output, standalone) {
+            (None, _) if carried.is_empty() => Some((
+                keyword,
+                "this loop carries no state and gives no rows, so it computes nothing; assign a `state` in its body, or end the body with the step's output row".to_string(),
+            )),
+            (None, false) => Some((
+                keyword,
+                "this loop gives no rows for its `let`: end its body with the step's output row, like `wo @ h + bo`, or write the loop as a statement (`for x in xs { .. }`) and read its states after it".to_string(),
+            )),
+            (Some(out), true) => Some((
+                out.span.clone(),
+                format!(
+                    "the step's output {} is never used: a loop standing alone only carries its states; bind its rows with `let ys = for ..`, or remove the output",
+                    show(out)
+                ),
+            )),
+            _ => None,
+        };
+        if let Some((span, message)) = mistake {
+            self.cx.error(&span, message);
+            return None;
+        }
         let sh = match output.as_ref().map(|t| t.sh) {
             Some(Sh::V(m)) => Sh::M(steps, m),
             Some(_) => Sh::V(steps),
@@ -307,8 +334,8 @@ impl ExprChecker<'_> {
     }
 
     /// A name of the body must be new: it would shadow a net's name or an earlier one.
-    /// Rejects: `for x in xs { let w = x; .. }` with a parameter `w`.
-    fn unique(&self, name: &ast::Name) {
+    /// Rejects: `for x in xs { let w = x; .. }` with a parameter `w`. False if reported.
+    fn unique(&self, name: &ast::Name) -> bool {
         let in_body = self
             .body
             .as_ref()
@@ -330,7 +357,10 @@ impl ExprChecker<'_> {
                     name.text
                 ),
             );
+        } else {
+            return true;
         }
+        false
     }
 
     /// The state `name` names if the loop at `pos` carries it (checked by [`owners`]).

@@ -171,8 +171,9 @@ pub(super) fn layer<'a>(
         (None, Some(xs)) => xs,
         (message, _) => {
             cx.error(&call.span, message.unwrap_or_default());
-            // Each argument is still checked for its own errors.
-            let mut out: Vec<Kind> = (args.iter().enumerate())
+            // The sequence is still checked for its own errors; the others are a size and
+            // an activation's name, which are no values to check.
+            let mut out: Vec<Kind> = (args.iter().take(1).enumerate())
                 .map(|(k, a)| hidden(&format!("argument {k}"), a))
                 .collect();
             out.extend(
