@@ -33,6 +33,35 @@ chainrule::network! {
     }
 }
 
+chainrule::network! {
+    /// A GRU trained through time and stepped in real time, without `std`.
+    pub net Gru {
+        input xs: [32, 1];
+        target ts: [32, 1];
+        param wo: [1, 8] = xavier;
+        param bo: [1];
+        let h = gru(xs, 8);
+        let ys = for r in h { wo @ r + bo };
+        output ys;
+        loss mse(ys, ts);
+    }
+}
+
+/// One SGD step of the GRU over a sequence: backpropagation through 32 steps.
+pub fn gru_train_step(net: &mut Gru, xs: &[[f32; 1]; 32], ts: &[[f32; 1]; 32], lr: f32) -> f32 {
+    let mut grad = Gru::zeros();
+    let loss = net.backward(xs, ts, &mut grad);
+    for (p, g) in net.as_mut_slice().iter_mut().zip(grad.as_slice()) {
+        *p -= lr * g;
+    }
+    loss
+}
+
+/// One real-time step of the GRU: a sample in, a sample out.
+pub fn gru_step(net: &Gru, state: &mut GruState, x: f32) -> f32 {
+    net.step(state, &[x])[0]
+}
+
 /// One SGD step on the XOR net, by hand, to use every generated method without `std`.
 pub fn xor_step(net: &mut Xor, x: &[f32; 2], t: &[f32; 1], lr: f32) -> f32 {
     let mut grad = Xor::zeros();

@@ -37,6 +37,19 @@ network! {
         loss softmax_cross_entropy(z, t) + 0.001 * sum(w1 * w1) + 0.01 * sum(mm);
     }
 
+    /// A stacked GRU and LSTM over 64 steps, read out per step: loops, tapes, streaming.
+    net Seq {
+        input xs: [64, 2];
+        target ts: [64, 1];
+        param wo: [1, 8] = xavier;
+        param bo: [1];
+        let a = gru(xs, 8);
+        let b = lstm(a, 8);
+        let ys = for r in b { wo @ r + bo };
+        output ys;
+        loss mse(ys, ts);
+    }
+
     /// No target.
     #[scalar(f64)]
     net Energy {
@@ -127,6 +140,24 @@ fn generated_methods_allocate_nothing() {
         deep.forward_batch(&xs, &mut ys);
         std::hint::black_box(&ys);
         std::hint::black_box(deep.loss_batch(&xs, &ts));
+    });
+
+    let seq = Seq::new(4);
+    let xs: [[f32; 2]; 64] = core::array::from_fn(|i| [(i as f32 * 0.3).sin(), 1.0]);
+    let ts: [[f32; 1]; 64] = core::array::from_fn(|i| [(i as f32 * 0.2).cos()]);
+    let mut g = Seq::zeros();
+    assert_no_alloc("Seq methods", || {
+        std::hint::black_box(seq.forward(&xs));
+        std::hint::black_box(seq.loss(&xs, &ts));
+        std::hint::black_box(seq.backward(&xs, &ts, &mut g));
+        std::hint::black_box(seq.input_gradient(&xs, &ts));
+        std::hint::black_box(seq.backward_batch(&[xs, xs], &[ts, ts], &mut g));
+    });
+    assert_no_alloc("Seq::initial_state and step", || {
+        let mut state = seq.initial_state();
+        for x in &xs {
+            std::hint::black_box(seq.step(&mut state, x));
+        }
     });
 
     let energy = Energy::new(3);
