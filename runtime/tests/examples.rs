@@ -18,6 +18,9 @@ mod digits;
 #[path = "../examples/iris.rs"]
 mod iris;
 #[allow(dead_code)]
+#[path = "../examples/oscillator.rs"]
+mod oscillator;
+#[allow(dead_code)]
 #[path = "../examples/xor.rs"]
 mod xor;
 
@@ -89,4 +92,30 @@ fn diabetes_example_regresses_and_passes_gradcheck() {
     for report in &outcome.gradchecks {
         report.assert_passed();
     }
+}
+
+#[test]
+fn oscillator_example_learns_the_oscillator_and_streams_it() {
+    let out_dir = std::env::temp_dir().join(format!(
+        "chainrule-oscillator-example-{}",
+        std::process::id()
+    ));
+    let settings = oscillator::Settings {
+        out_dir: out_dir.clone(),
+        ..oscillator::Settings::quick()
+    };
+    let outcome = oscillator::run(&settings).unwrap();
+    assert!(outcome.held_out_rmse <= oscillator::MAX_RMSE, "{outcome:?}");
+    assert!(
+        outcome.held_out_rmse < 0.2 * outcome.zero_rmse,
+        "{outcome:?}"
+    );
+    assert!(
+        outcome.streamed_rmse < 0.2 * outcome.zero_rmse,
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.history.epochs.len(), settings.epochs);
+    let png = std::fs::read(&outcome.png).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    std::fs::remove_dir_all(&out_dir).unwrap();
 }

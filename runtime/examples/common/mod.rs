@@ -208,7 +208,7 @@ pub const IRIS_SPECIES: [&str; 3] = ["setosa", "versicolor", "virginica"];
 
 /// Makes DejaVu Sans the font plotters draws `"sans-serif"` with. Plotters' `ab_glyph`
 /// renderer has no fonts of its own and never looks at the system's.
-fn register_font() -> Result<(), Box<dyn Error>> {
+pub fn register_font() -> Result<(), Box<dyn Error>> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
         .map_err(|_| "the bundled DejaVu Sans font did not load")?;
     Ok(())
@@ -240,7 +240,7 @@ pub fn plot_run(
     Ok(())
 }
 
-fn plot_losses<DB: DrawingBackend>(
+pub fn plot_losses<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
     history: &History,
