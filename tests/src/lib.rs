@@ -5,3 +5,4 @@
 
 pub mod handwritten;
 pub mod nets;
+pub mod sequences;
