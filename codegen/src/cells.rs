@@ -189,52 +189,43 @@ pub fn stream(net: &Net, g: &Graph, output: Id) -> Option<Stream> {
     }
     chain.reverse();
     let t = scalar_ty(net);
-    let mut fields = Vec::new();
+    // Every state of the chain, in the order the loops run.
+    let carried = chain.iter().flat_map(|&k| {
+        let scan = &g.scans[k as usize];
+        scan.states
+            .iter()
+            .zip(&scan.new_states)
+            .map(move |(&s, &new)| {
+                let state = &net.states[s];
+                let shape = scan.cell.shape(new);
+                let init = match state.init {
+                    StateInit::Zeros => filled(net.scalar, shape, 0.0),
+                    StateInit::Ones => filled(net.scalar, shape, 1.0),
+                    StateInit::Constant(c) => filled(net.scalar, shape, c),
+                    StateInit::Param(p) => {
+                        let p = format_ident!("{}", net.params[p].name);
+                        quote!(self.#p)
+                    }
+                };
+                (state.name.as_str(), shape, init)
+            })
+    });
+    let fields = state_fields(carried, &t);
+    let mut names = fields.iter().map(|f| &f.name);
     let mut body = TokenStream::new();
     for (place, &k) in chain.iter().enumerate() {
         let scan = &g.scans[k as usize];
-        let mut args = vec![if place == 0 {
+        let row = if place == 0 {
             quote!(x)
         } else {
             quote!(&__row)
-        }];
-        let mut news = Vec::new();
-        let mut stores = Vec::new();
-        for (j, &s) in scan.states.iter().enumerate() {
-            let state = &net.states[s];
-            let mut field = state_field(&state.name);
-            // A layer's `h_h` may meet a user's state of that name.
-            while fields.iter().any(|f: &StateField| f.name == field) {
-                field = format_ident!("{field}_");
-            }
-            let shape = scan.cell.shape(scan.new_states[j]);
-            let init = match state.init {
-                StateInit::Zeros => filled(net.scalar, shape, 0.0),
-                StateInit::Ones => filled(net.scalar, shape, 1.0),
-                StateInit::Constant(c) => filled(net.scalar, shape, c),
-                StateInit::Param(p) => {
-                    let p = format_ident!("{}", net.params[p].name);
-                    quote!(self.#p)
-                }
-            };
-            fields.push(StateField {
-                name: field.clone(),
-                doc: format!(
-                    " State `{}` after the last step.",
-                    state.name.replace(' ', "` of `")
-                ),
-                ty: shape_ty(&t, shape),
-                init,
-            });
-            let new = cell_names::state(j);
-            args.push(quote!(&state.#field));
-            stores.push(quote!(state.#field = #new;));
-            news.push(new);
-        }
+        };
+        let mine: Vec<&Ident> = names.by_ref().take(scan.states.len()).collect();
+        let news: Vec<Ident> = (0..mine.len()).map(cell_names::state).collect();
         let name = cell_names::step(k);
         body.extend(quote! {
-            let (#(#news,)* __row,) = self.#name(#(#args),*);
-            #(#stores)*
+            let (#(#news,)* __row,) = self.#name(#row, #(&state.#mine),*);
+            #(state.#mine = #news;)*
         });
     }
     body.extend(quote!(__row));
@@ -249,8 +240,29 @@ pub fn stream(net: &Net, g: &Graph, output: Id) -> Option<Stream> {
     })
 }
 
-/// A state's field in the streaming state struct: its name, or `layer_h` for the hidden
-/// state `h` of a recurrent layer `layer` (named "layer h" in the model).
-fn state_field(name: &str) -> Ident {
-    format_ident!("{}", name.replace(' ', "_"))
+/// The fields of the streaming state struct, one per `(state, shape, start)`, in order:
+/// each named after its state, `layer_h` for the hidden state `h` of a recurrent layer
+/// `layer` (named "layer h" in the model), with a `_` added while the name is taken.
+pub fn state_fields<'a>(
+    states: impl IntoIterator<Item = (&'a str, Shape, TokenStream)>,
+    t: &TokenStream,
+) -> Vec<StateField> {
+    let mut fields: Vec<StateField> = Vec::new();
+    for (name, shape, init) in states {
+        let mut field = format_ident!("{}", name.replace(' ', "_"));
+        while fields.iter().any(|f| f.name == field) {
+            field = format_ident!("{field}_");
+        }
+        let doc = match name.split_once(' ') {
+            Some((layer, state)) => format!(" State `{state}` of layer `{layer}`."),
+            None => format!(" State `{name}`."),
+        };
+        fields.push(StateField {
+            name: field,
+            doc,
+            ty: shape_ty(t, shape),
+            init,
+        });
+    }
+    fields
 }

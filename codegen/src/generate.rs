@@ -269,7 +269,41 @@ pub fn stub(stub: &Stub) -> TokenStream {
         fields,
         forward_doc: "The output for one input.".into(),
     };
-    api::items(&api, Bodies::never_run())
+    let stream = types.stream.as_ref().and_then(|states| {
+        let t = match types.scalar {
+            Scalar::F32 => quote!(::core::primitive::f32),
+            Scalar::F64 => quote!(::core::primitive::f64),
+        };
+        let row = match types.input {
+            Shape::Matrix(_, n) => Shape::Vector(n),
+            _ => return None,
+        };
+        let out = match types.output {
+            Shape::Matrix(_, m) => Shape::Vector(m),
+            Shape::Vector(_) => Shape::Scalar,
+            Shape::Scalar => return None,
+        };
+        let never = quote!(::core::unreachable!(
+            "`network!` reported an error for this net"
+        ));
+        Some(api::Stream {
+            fields: crate::cells::state_fields(
+                (states.iter())
+                    .map(|(name, shape)| (name.as_str(), *shape, zero_of(types.scalar, *shape))),
+                &t,
+            ),
+            row: crate::emit::shape_ty(&t, row),
+            out: crate::emit::shape_ty(&t, out),
+            body: never,
+        })
+    });
+    api::items(
+        &api,
+        Bodies {
+            stream,
+            ..Bodies::never_run()
+        },
+    )
 }
 
 /// The API's types and docs for a checked net.

@@ -402,6 +402,10 @@ pub struct StubApi {
     pub output: Shape,
     /// Each parameter's name and shape, in `LAYOUT` order.
     pub params: Vec<(String, Shape)>,
+    /// For a net that looks streamable (its output is a loop's rows over the input, or
+    /// over such a loop's), the states those loops carry, whose shapes are known: the
+    /// stub then has the streaming API too, so uses of `step` add no errors.
+    pub stream: Option<Vec<(String, Shape)>>,
 }
 
 /// The default unroll budget, in scalar operations of the largest method.

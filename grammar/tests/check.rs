@@ -1195,6 +1195,7 @@ fn a_stub_has_the_whole_api_when_its_shapes_are_known() {
                 ("h_w".to_string(), Shape::Matrix(3, 2)),
                 ("h_b".to_string(), Shape::Vector(3)),
             ],
+            stream: None,
         })
     );
     // An unknown name in the loss, in f64, without a target.
@@ -1208,6 +1209,7 @@ fn a_stub_has_the_whole_api_when_its_shapes_are_known() {
             target: None,
             output: Shape::Vector(2),
             params: vec![("w".to_string(), Shape::Matrix(2, 2))],
+            stream: None,
         })
     );
     // A failed or refused shared `fn` fails a net that checks.
@@ -1222,9 +1224,40 @@ fn a_stub_has_the_whole_api_when_its_shapes_are_known() {
                 target: None,
                 output: Shape::Vector(3),
                 params: vec![("s".to_string(), Shape::Scalar)],
+                stream: None,
             })
         );
     }
+}
+
+/// Issue 11: a failed recurrent net whose output is a loop's rows over the input keeps
+/// the streaming API in its stub, with the states of the loops on the way; a loop whose
+/// body has a mistake still has its type when its output typed.
+#[test]
+fn a_failed_streaming_net_keeps_its_states() {
+    let api = stub_api(
+        "net Bad { input xs: [8, 2]; target t: [8, 3]; param u: [4, 4]; state s: [4]; \
+         let a = gru(xs, 4); let r = for x in a { s = u @ s + x + q; s }; let b = lstm(r, 3); \
+         output b; loss mse(b, t); }",
+    )
+    .expect("an API");
+    assert_eq!(api.output, Shape::Matrix(8, 3));
+    assert_eq!(
+        api.stream,
+        Some(vec![
+            ("a h".to_string(), Shape::Vector(4)),
+            ("s".to_string(), Shape::Vector(4)),
+            ("b h".to_string(), Shape::Vector(3)),
+            ("b c".to_string(), Shape::Vector(3)),
+        ])
+    );
+    // The output is a row, not a loop's rows: no step.
+    let api = stub_api(
+        "net Bad { input xs: [8, 2]; target t: [4]; let a = gru(xs, 4); let y = a[7]; \
+         output y; loss mse(y, t) + q; }",
+    )
+    .expect("an API");
+    assert_eq!(api.stream, None);
 }
 
 #[test]

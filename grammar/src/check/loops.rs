@@ -293,7 +293,9 @@ impl ExprChecker<'_> {
                 per_step: sh.elems(),
             });
         }
-        if !ok {
+        // A mistake in the body (reported) leaves the loop's type known when its output
+        // typed, so a failed net's stub keeps its API; the net itself is never built.
+        if l.output.is_some() && output.is_none() {
             return None;
         }
         let keyword = l.span.start..l.span.start + "for".len();
@@ -315,7 +317,7 @@ impl ExprChecker<'_> {
             )),
             _ => None,
         };
-        if let Some((span, message)) = mistake {
+        if let Some((span, message)) = mistake.filter(|_| ok) {
             self.cx.error(&span, message);
             return None;
         }
@@ -427,4 +429,110 @@ impl ExprChecker<'_> {
             _ => true,
         }
     }
+}
+
+/// The states of the loops a failed net's `step` would run, if its output looks like the
+/// rows of a loop over the input, or over such a loop's rows: the loops from the output
+/// back to the input by their `for x in ..` (a layer's by its input), each loop's states
+/// by owner, or a refused layer's by their hidden names. Over-approximates: a stub with a
+/// `step` the net would not have had costs nothing, one without it adds errors.
+pub(super) fn stub_stream(
+    stmts: &[Stmt],
+    scope: &Scope,
+    checked: &super::expr::Checked,
+) -> Option<Vec<(String, model::Shape)>> {
+    let decls = &scope.decls;
+    let input = scope.input.as_deref()?;
+    let mut name = checked.output_name.as_ref()?.text.clone();
+    let mut chain = Vec::new();
+    // Each step follows one `let` back; a chain is at most as long as the statements.
+    for _ in 0..=stmts.len() {
+        if name == input {
+            break;
+        }
+        let (pos, stmt) = stmts.iter().enumerate().find(|(_, s)| match &s.kind {
+            Kind::LetFor { name: n, .. } | Kind::Let { name: n, .. } => n.text == name,
+            _ => false,
+        })?;
+        name = match &stmt.kind {
+            Kind::LetFor {
+                name: n, for_loop, ..
+            } => {
+                chain.push((pos, n.text.clone()));
+                match for_loop {
+                    Some(l) => rows_name(&l.seq)?,
+                    None => format!("{} input", n.text),
+                }
+            }
+            // A layer's hidden binding of its input.
+            Kind::Let {
+                value: Some(v),
+                hidden: true,
+                ..
+            } if chain
+                .last()
+                .is_some_and(|(_, n)| name == format!("{n} input")) =>
+            {
+                rows_name(v)?
+            }
+            _ => return None,
+        };
+    }
+    if chain.is_empty() || name != input {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (pos, layer) in chain.iter().rev() {
+        let mut owned: Vec<(usize, String, model::Shape)> = (decls.by_name.iter())
+            .filter(|(n, d)| {
+                d.kind == DeclKind::State
+                    && (d.owner == Some(*pos)
+                        || n.strip_prefix(layer.as_str())
+                            .is_some_and(|r| r == " h" || r == " c"))
+            })
+            .filter_map(|(n, d)| Some((d.pos, n.clone(), d.shape?.model())))
+            .collect();
+        owned.sort_by_key(|(p, ..)| *p);
+        out.extend(owned.into_iter().map(|(_, n, sh)| (n, sh)));
+    }
+    Some(out)
+}
+
+/// The name a loop's rows are, if they are a bare name.
+fn rows_name(e: &ast::Expr) -> Option<String> {
+    match &e.kind {
+        ast::ExprKind::Name(n) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// [`stub_stream`] for a net that checked (and fails with its invocation), from its model.
+pub(super) fn model_stream(net: &model::Net) -> Option<Vec<(String, model::Shape)>> {
+    let mut at = net.output;
+    let mut loops = Vec::new();
+    for _ in 0..=net.lets.len() {
+        match at {
+            Sym::Input => break,
+            Sym::Let(l) => match &net.lets.get(l)?.value.kind {
+                ExprKind::For(r) => {
+                    loops.push(r.carried.clone());
+                    at = match r.seq.kind {
+                        ExprKind::Sym(s) => s,
+                        _ => return None,
+                    };
+                }
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    if loops.is_empty() || at != Sym::Input {
+        return None;
+    }
+    let states = loops.iter().rev().flatten();
+    Some(
+        states
+            .filter_map(|s| net.states.get(*s).map(|st| (st.name.clone(), st.shape)))
+            .collect(),
+    )
 }

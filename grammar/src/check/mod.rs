@@ -84,7 +84,7 @@ pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec
                         name,
                         api: match checked {
                             Ok(n) => api_of(&n),
-                            Err(api) => api,
+                            Err(api) => api.map(|a| *a),
                         },
                     });
                 }
@@ -108,7 +108,7 @@ fn check_net(
     src: &Source,
     shared: &[FnEntry],
     net: &ast::Net,
-) -> Result<model::Net, Option<model::StubApi>> {
+) -> Result<model::Net, Option<Box<model::StubApi>>> {
     let before = cx.count();
     scope::check_not_keyword(cx, &net.name);
     let settings = attrs::settings(cx, &net.attrs);
@@ -129,7 +129,9 @@ fn check_net(
     // A failed `fn` fails every net that sees it, even one that does not call it.
     if cx.count() > before || fns.iter().any(|f| f.def.is_none()) {
         // A stub of a net too large to generate would hold the very arrays it refused.
-        return Err(stub_api(&settings, &stmts, &scope, &checked).filter(|_| small));
+        return Err(stub_api(&settings, &stmts, &scope, &checked)
+            .filter(|_| small)
+            .map(Box::new));
     }
     build(src, net, &settings, fns, scope, checked).ok_or(None)
 }
@@ -153,6 +155,7 @@ fn api_of(net: &model::Net) -> Option<model::StubApi> {
         params: (net.params.iter())
             .map(|p| (p.name.clone(), p.shape))
             .collect(),
+        stream: loops::model_stream(net),
     })
 }
 
@@ -193,6 +196,7 @@ fn stub_api(
         target,
         output: checked.output_shape?.model(),
         params,
+        stream: loops::stub_stream(stmts, scope, checked),
     })
 }
 
