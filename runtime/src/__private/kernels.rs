@@ -18,10 +18,15 @@ pub const LANES: usize = 8;
 /// Products of at least this many elements run out of line, through the run-time SIMD
 /// kernels of [`super::matvec`]. Inlined into a large generated method, LLVM re-vectorized
 /// a 64×64 matrix–vector product across rows and ran it 3× slower than the same code as
-/// its own function; below this size the call costs more than it saves. 512 rather than
-/// 1024 puts a GRU-16's 48×16 hidden product on AVX2: its real-time step 595 → 502 ns, and
-/// a 64×10 layer's forward 0.55 → 0.40 µs (measured in `BENCHMARKS.md`).
-pub const OUT_OF_LINE: usize = 512;
+/// its own function; below this size the call costs more than it saves (measured in
+/// `BENCHMARKS.md`). The axpy kernels (`x @ w`, outer products) keep this threshold.
+pub const OUT_OF_LINE: usize = 1024;
+
+/// The same threshold for `w @ x`, whose inline form is a dot product per row with a
+/// horizontal sum each: from 512 elements the AVX2 kernel wins. It put a GRU-16's 48×16
+/// hidden product on AVX2 (its real-time step 595 → 502 ns) and a 64×10 layer's forward
+/// (0.55 → 0.40 µs); the axpy kernels at 640 elements were slower out of line.
+pub const MATVEC_OUT_OF_LINE: usize = 512;
 
 /// `Σ a[i] b[i]` with `L` independent lanes reduced as a tree.
 #[inline(always)]
@@ -146,7 +151,7 @@ pub fn matvec_acc<T: Lanes, const M: usize, const N: usize>(
         for (yi, row) in y.iter_mut().zip(w) {
             *yi += row[0] * x[0];
         }
-    } else if M * N < OUT_OF_LINE {
+    } else if M * N < MATVEC_OUT_OF_LINE {
         matvec_body(w, x, y)
     } else {
         matvec_wide(w, x, y)

@@ -1,6 +1,7 @@
 //! Matrix–vector kernels for one sample, over `pulp`'s SIMD with the instruction set chosen
 //! at run time, as the matrix–matrix kernels of [`super::gemm`] are. The per-sample code
-//! calls them for products of at least [`super::kernels::OUT_OF_LINE`] elements, where the
+//! calls them for products of at least [`super::kernels::OUT_OF_LINE`] elements (`w @ x` from
+//! [`super::kernels::MATVEC_OUT_OF_LINE`]), where the
 //! CPU's widest vectors (AVX2 with FMA where there is one) pay for the dispatch; smaller
 //! products stay inline, written for the default target.
 
