@@ -37,6 +37,8 @@ pub struct Api {
 pub struct Field {
     /// Its name.
     pub name: String,
+    /// Its tensor name in safetensors files.
+    pub tensor: String,
     /// Its shape.
     pub shape: Shape,
     /// Its doc attributes.
@@ -382,6 +384,7 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
     } else {
         (quote!(), quote!(&(),))
     };
+    let tensors = api.fields.iter().map(|p| &p.tensor);
     let batch = batch_methods(api, types, one, &bodies.batch);
     let helpers = &bodies.helpers;
     let chunk = lit(bodies.batch.chunk);
@@ -393,6 +396,9 @@ fn inherent_impl(api: &Api, types: &Types, one: &Literal, bodies: &Bodies) -> To
             pub const PARAMS: ::core::primitive::usize = #params_total;
             /// Each parameter's name and shape, in declaration order.
             pub const LAYOUT: &'static [::chainrule::ParamInfo] = &[#(#layout),*];
+            /// Each parameter's tensor name in safetensors files, in `LAYOUT` order: the
+            /// name given by `#[tensor("..")]`, else the parameter's own.
+            pub const TENSOR_NAMES: &'static [&'static ::core::primitive::str] = &[#(#tensors),*];
             /// Samples the batched methods run at once through matrix–matrix kernels; 1
             /// when they run the per-sample code for each sample.
             pub const CHUNK: ::core::primitive::usize = #chunk;
@@ -700,6 +706,10 @@ fn network_impl(api: &Api, types: &Types, backward: &TokenStream) -> TokenStream
             const PARAMS: ::core::primitive::usize = #params_total;
             const LAYOUT: &'static [::chainrule::ParamInfo] = Self::LAYOUT;
             const CHUNK: ::core::primitive::usize = Self::CHUNK;
+
+            fn tensor_name(index: ::core::primitive::usize) -> &'static ::core::primitive::str {
+                Self::TENSOR_NAMES[index]
+            }
 
             fn zeros() -> Self {
                 Self::zeros()

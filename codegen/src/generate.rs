@@ -254,6 +254,7 @@ pub fn stub(stub: &Stub) -> TokenStream {
         .iter()
         .map(|(name, shape)| Field {
             name: name.clone(),
+            tensor: name.clone(),
             shape: *shape,
             docs: vec![quote!(#[doc = " A parameter."])],
         })
@@ -314,7 +315,7 @@ fn api_of(net: &Net) -> Api {
         .params
         .iter()
         .map(|p| {
-            let docs = if p.docs.is_empty() {
+            let mut docs = if p.docs.is_empty() {
                 let text = format!(
                     " Parameter `{}`, shape {}, initialised {}.",
                     p.name,
@@ -325,8 +326,14 @@ fn api_of(net: &Net) -> Api {
             } else {
                 p.docs.clone()
             };
+            if p.tensor != p.name {
+                let text = format!(" Tensor `{}` in safetensors files.", p.tensor);
+                docs.push(quote!(#[doc = ""]));
+                docs.push(quote!(#[doc = #text]));
+            }
             Field {
                 name: p.name.clone(),
+                tensor: p.tensor.clone(),
                 shape: p.shape,
                 docs,
             }

@@ -56,8 +56,21 @@ pub enum AttrKind {
     Chainrule(Vec<Setting>),
     /// `#[scalar(f64)]`.
     Scalar(Name),
+    /// `#[tensor("fc1.weight")]`: a parameter's tensor name, or a layer's prefix.
+    Tensor(StrLit),
+    /// `#[weights("model.safetensors")]`: parameters baked in from a file.
+    Weights(StrLit),
     /// Anything else (`#[derive(..)]`, `#[allow(..)]`, ...), passed through.
     Other(Name),
+}
+
+/// A string literal's value, and where the literal is.
+#[derive(Clone, Debug)]
+pub struct StrLit {
+    /// The value, escapes resolved; `None` for a byte or C string, which is no text.
+    pub value: Option<String>,
+    /// The literal as written.
+    pub span: Span,
 }
 
 /// `key = 123` in `#[chainrule(...)]`.

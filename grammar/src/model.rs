@@ -314,8 +314,10 @@ pub struct Var {
 /// A trainable parameter.
 #[derive(Clone, Debug)]
 pub struct Param {
-    /// Its name (also the struct field and the safetensors tensor name).
+    /// Its name (also the struct field and its `LAYOUT` name).
     pub name: String,
+    /// Its tensor name in safetensors files: `#[tensor("..")]`'s, or its name.
+    pub tensor: String,
     /// Its shape.
     pub shape: Shape,
     /// Its initialiser.

@@ -13,6 +13,7 @@ use pest::iterators::{Pair, Pairs};
 use crate::ast::{
     Attr, AttrKind, BinOp, BodyStmt, Expr, ExprKind, File, FnDef, ForLoop, Init, Item,
     NEG_PRECEDENCE, Name, Net, NumValue, Number, Setting, ShapeDecl, Signed, Span, Stmt, StmtKind,
+    StrLit,
 };
 use crate::diag::Ctxt;
 use crate::source::{Source, TokenKind};
@@ -228,6 +229,23 @@ impl Builder<'_> {
             Rule::scalar_attr => {
                 let ty = inner.into_inner().find(|c| c.as_rule() == Rule::ident)?;
                 AttrKind::Scalar(self.name(&ty))
+            }
+            Rule::tensor_attr | Rule::weights_attr => {
+                let rule = inner.as_rule();
+                let lit = inner.into_inner().find(|c| c.as_rule() == Rule::str_lit)?;
+                // Rust's own reading of the literal: escapes, raw strings.
+                let value = syn::parse_str::<syn::LitStr>(lit.as_str())
+                    .ok()
+                    .map(|l| l.value());
+                let lit = StrLit {
+                    value,
+                    span: self.span(&lit),
+                };
+                if rule == Rule::tensor_attr {
+                    AttrKind::Tensor(lit)
+                } else {
+                    AttrKind::Weights(lit)
+                }
             }
             Rule::other_attr => {
                 let path = inner
@@ -754,6 +772,9 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         Rule::setting => "a setting like `max_size = 2000000`",
         Rule::chainrule_attr | Rule::kw_chainrule => "`chainrule`",
         Rule::scalar_attr | Rule::kw_scalar => "`scalar`",
+        Rule::tensor_attr | Rule::kw_tensor => "`tensor`",
+        Rule::weights_attr | Rule::kw_weights => "`weights`",
+        Rule::str_lit => "a string like `\"fc1.weight\"`",
         Rule::other_attr | Rule::attr_path => "an attribute",
         Rule::ident => "a name",
         Rule::expr | Rule::expr_only | Rule::paren | Rule::call | Rule::neg => "an expression",

@@ -2,11 +2,11 @@
 //! only on statements, attributes passed through to the struct, `= init`, and the fans
 //! `xavier` and `he` read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::TokenStream;
 
-use crate::ast::{self, AttrKind};
+use crate::ast::{self, AttrKind, Span};
 use crate::diag::Ctxt;
 use crate::model::{self, Init, Scalar, Sym};
 use crate::source::Source;
@@ -219,6 +219,8 @@ pub(super) struct Settings {
     pub(super) unroll: usize,
     pub(super) max_size: u64,
     pub(super) chunk: Option<usize>,
+    /// `#[weights("..")]`: the file's path as written, and the literal.
+    pub(super) weights: Option<(String, Span)>,
 }
 
 const SETTINGS: &[&str] = &["chunk", "max_size", "unroll"];
@@ -233,6 +235,7 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
         unroll: model::DEFAULT_UNROLL,
         max_size: model::DEFAULT_MAX_SIZE,
         chunk: None,
+        weights: None,
     };
     let mut seen_scalar = false;
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -318,6 +321,20 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
                     }
                 }
             }
+            AttrKind::Weights(lit) => match (&lit.value, &out.weights) {
+                (_, Some(_)) => cx.error(&a.span, "`#[weights(..)]` is given twice"),
+                (Some(path), None) if !path.is_empty() => {
+                    out.weights = Some((path.clone(), lit.span.clone()));
+                }
+                _ => cx.error(
+                    &lit.span,
+                    "`#[weights(..)]` takes the path of a safetensors file as a string, relative to the crate's `Cargo.toml`, like `#[weights(\"model.safetensors\")]`",
+                ),
+            },
+            AttrKind::Tensor(_) => cx.error(
+                &a.span,
+                "`#[tensor(..)]` names a parameter's tensor: it goes on a `param`, or on a layer's `let` (`dense`, `rnn`, `gru`, `lstm`), not on the `net`",
+            ),
             AttrKind::Doc | AttrKind::Other(_) => {}
         }
     }
@@ -327,10 +344,38 @@ pub(super) fn settings(cx: &Ctxt, attrs: &[ast::Attr]) -> Settings {
 /// Statements and shared `fn`s (`place`: "a statement", "a shared `fn`") take doc
 /// comments only: there is nothing for other attributes to apply to.
 /// Rejects: `#[allow(unused)] let h = x;`, `#[scalar(f64)] input x: [2];`,
-/// `#[inline] fn f(z) = z;`.
-pub(super) fn doc_comments_only(cx: &Ctxt, attrs: &[ast::Attr], place: &str, src: &Source) {
+/// `#[inline] fn f(z) = z;`. A statement that declares parameters (`tensor_ok`) also
+/// takes one `#[tensor("..")]`, read by [`tensor_attr`].
+pub(super) fn doc_comments_only(
+    cx: &Ctxt,
+    attrs: &[ast::Attr],
+    place: &str,
+    src: &Source,
+    tensor_ok: bool,
+) {
+    let mut tensors = 0;
     for a in attrs {
         let msg = match &a.kind {
+            AttrKind::Tensor(_) if tensor_ok => {
+                tensors += 1;
+                match tensor_attr(attrs) {
+                    Some(Ok(_)) if tensors == 1 => continue,
+                    Some(Err(span)) if tensors == 1 => {
+                        cx.error(
+                            &span,
+                            "`#[tensor(..)]` takes the tensor's name as a non-empty string, like `#[tensor(\"fc1.weight\")]`",
+                        );
+                        continue;
+                    }
+                    _ => "`#[tensor(..)]` is given twice".to_string(),
+                }
+            }
+            AttrKind::Tensor(_) => format!(
+                "`#[tensor(..)]` names a parameter's tensor: it goes on a `param`, or on a layer's `let` (`dense`, `rnn`, `gru`, `lstm`), not on {place} that declares no parameter"
+            ),
+            AttrKind::Weights(_) => {
+                format!("`#[weights(..)]` goes on the `net`, not on {place}")
+            }
             // A doc attribute is copied onto a field, so it must be well-formed.
             AttrKind::Doc => match attr_problem(&src.tokens_in(&a.span)) {
                 Some(msg) => msg,
@@ -346,6 +391,47 @@ pub(super) fn doc_comments_only(cx: &Ctxt, attrs: &[ast::Attr], place: &str, src
             ),
         };
         cx.error(&a.span, msg);
+    }
+}
+
+/// The first `#[tensor("..")]` among a statement's attributes: its name and span, or the
+/// span of a literal that names nothing (empty, or a byte string).
+pub(super) fn tensor_attr(attrs: &[ast::Attr]) -> Option<Result<(String, Span), Span>> {
+    attrs.iter().find_map(|a| match &a.kind {
+        AttrKind::Tensor(lit) => Some(match &lit.value {
+            Some(v) if !v.is_empty() => Ok((v.clone(), a.span.clone())),
+            _ => Err(lit.span.clone()),
+        }),
+        _ => None,
+    })
+}
+
+/// Every parameter's tensor name (its `#[tensor]`'s, or its own name) is unique, so a
+/// safetensors file can hold them all. Rejects: `#[tensor("b")] param a: [2]; param b:
+/// [2];`, and a `dense` under `#[tensor("fc")]` next to a `param` named `fc.weight`.
+pub(super) fn unique_tensor_names(cx: &Ctxt, scope: &Scope) {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for p in &scope.params {
+        let tensor = p
+            .tensor
+            .as_ref()
+            .map_or(p.name.as_str(), |(t, _)| t.as_str());
+        if let Some(other) = seen.insert(tensor, &p.name) {
+            // Only a `#[tensor]` can make a name meet another; point at it.
+            let at = p.tensor.as_ref().map(|(_, s)| s).or_else(|| {
+                let first = scope.params.iter().find(|q| q.name == other)?;
+                first.tensor.as_ref().map(|(_, s)| s)
+            });
+            if let Some(at) = at {
+                cx.error(
+                    at,
+                    format!(
+                        "tensor name `{tensor}` is given to both `{other}` and `{}`; each tensor of a safetensors file needs a name of its own",
+                        p.name
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -47,6 +47,8 @@ pub(super) enum Kind<'a> {
         attrs: &'a [ast::Attr],
         /// The `let` whose layer declares it, and the layer (`dense`, `gru`, ...).
         layer: Option<(&'a ast::Name, &'static str)>,
+        /// Its tensor name from `#[tensor("..")]`, and that attribute's span.
+        tensor: Option<(String, Span)>,
     },
     Let {
         name: Cow<'a, ast::Name>,
@@ -115,6 +117,11 @@ pub(super) fn param_names(layer: &str) -> [String; 2] {
     [format!("{layer}_w"), format!("{layer}_b")]
 }
 
+/// Whether a `let`'s value is a layer that declares parameters.
+pub(super) fn declares_params(value: &ast::Expr) -> bool {
+    dense_args(value).is_some() || recurrent::layer_call(value).is_some()
+}
+
 /// The net's statements with every `dense` layer expanded, in order.
 pub(super) fn desugar<'a>(cx: &Ctxt, fns: &[FnEntry], net: &'a ast::Net) -> Vec<Stmt<'a>> {
     let mut out = Vec::new();
@@ -159,6 +166,7 @@ pub(super) fn desugar<'a>(cx: &Ctxt, fns: &[FnEntry], net: &'a ast::Net) -> Vec<
                 init: ParamInit::Written(init.as_ref()),
                 attrs: &s.attrs,
                 layer: None,
+                tensor: None,
             }],
             StmtKind::Output(name) => vec![Kind::Output(name)],
             StmtKind::Loss(value) => vec![Kind::Loss(value)],
@@ -168,13 +176,45 @@ pub(super) fn desugar<'a>(cx: &Ctxt, fns: &[FnEntry], net: &'a ast::Net) -> Vec<
                 name: name.as_ref(),
             }],
         };
-        out.extend(kinds.into_iter().map(|kind| Stmt {
-            at,
-            span: &s.span,
-            kind,
+        let tensor = super::attrs::tensor_attr(&s.attrs).and_then(Result::ok);
+        out.extend(kinds.into_iter().map(|mut kind| {
+            if let Kind::Param {
+                name,
+                layer,
+                tensor: t,
+                ..
+            } = &mut kind
+                && let Some((written, span)) = &tensor
+            {
+                *t = Some((tensor_name(written, &name.text, *layer), span.clone()));
+            }
+            Stmt {
+                at,
+                span: &s.span,
+                kind,
+            }
         }));
     }
     out
+}
+
+/// A parameter's tensor name from its statement's `#[tensor("..")]`: the name itself on a
+/// `param`; on a layer's `let`, the prefix followed by PyTorch's name of the parameter in
+/// the matching module: `fc1.weight` and `fc1.bias` for `dense` (an `nn.Linear`),
+/// `rnn.weight_ih_l0`, `rnn.weight_hh_l0`, `rnn.bias_ih_l0` and `rnn.bias_hh_l0` for
+/// `rnn`, `gru` and `lstm` (one-layer `nn.RNN`, `nn.GRU`, `nn.LSTM`).
+fn tensor_name(written: &str, param: &str, layer: Option<(&ast::Name, &str)>) -> String {
+    let Some((name, cell)) = layer else {
+        return written.to_string();
+    };
+    let own = param
+        .strip_prefix(&format!("{}_", name.text))
+        .unwrap_or(param);
+    match (cell, own) {
+        ("dense", "w") => format!("{written}.weight"),
+        ("dense", "b") => format!("{written}.bias"),
+        _ => format!("{written}.{own}_l0"),
+    }
 }
 
 /// The arguments of a `let`'s value if it is a `dense(...)` call.
@@ -216,6 +256,7 @@ fn layer<'a>(
         init: ParamInit::Layer(init),
         attrs: &[],
         layer: Some((name, "dense")),
+        tensor: None,
     };
     let user_let = |value: Option<ast::Expr>| Kind::Let {
         name: Cow::Borrowed(name),

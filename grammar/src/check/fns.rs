@@ -178,7 +178,7 @@ pub(super) fn shared(cx: &Ctxt, file: &ast::File, src: &Source) -> Vec<FnEntry> 
         .collect();
     for d in &defs {
         if let FnSource::Def(f) = d {
-            doc_comments_only(cx, &f.attrs, "a shared `fn`", src);
+            doc_comments_only(cx, &f.attrs, "a shared `fn`", src, false);
         }
     }
     let mut fns = Vec::new();

@@ -114,11 +114,17 @@ fn check_net(
     let settings = attrs::settings(cx, &net.attrs);
     attrs::net_attrs(cx, &net.attrs, src);
     for stmt in &net.stmts {
-        attrs::doc_comments_only(cx, &stmt.attrs, "a statement", src);
+        let declares_params = match &stmt.kind {
+            ast::StmtKind::Param(..) => true,
+            ast::StmtKind::Let(_, value) => dense::declares_params(value),
+            _ => false,
+        };
+        attrs::doc_comments_only(cx, &stmt.attrs, "a statement", src, declares_params);
     }
     let fns = fns::with_local(cx, shared, net);
     let stmts = dense::desugar(cx, &fns, net);
     let mut scope = scope::declare(cx, src, net, &stmts);
+    attrs::unique_tensor_names(cx, &scope);
     let before_values = cx.count();
     attrs::inits(cx, &stmts, &mut scope);
     let checked = expr::type_check(cx, &fns, &stmts, &mut scope);
@@ -226,6 +232,7 @@ fn build(
                 fan_in: u(fan_in)?,
                 fan_out: u(fan_out)?,
                 docs: p.docs,
+                tensor: p.tensor.map_or_else(|| p.name.clone(), |(t, _)| t),
                 name: p.name,
             })
         })

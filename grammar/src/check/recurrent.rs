@@ -153,6 +153,7 @@ pub(super) fn layer<'a>(
         init: ParamInit::Layer(bound.map_or(Init::Zeros, |k| Init::Uniform(-k, k))),
         attrs: &[],
         layer: Some((name, cell.name())),
+        tensor: None,
     };
     let state = |what: &str, h: Option<u64>| Kind::State {
         name: Cow::Owned(hidden_name(what)),

@@ -180,6 +180,8 @@ impl Decls {
 /// [`Decls`]) and its fans.
 pub(super) struct ParamDecl {
     pub(super) name: String,
+    /// Its tensor name from `#[tensor("..")]`, and where that attribute is.
+    pub(super) tensor: Option<(String, Span)>,
     /// Set by the initialiser pass; `None` if it failed.
     pub(super) init: Option<Init>,
     /// `#[doc = ...]` attributes written on the declaration.
@@ -309,6 +311,7 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                 shape: declared_shape,
                 attrs,
                 layer,
+                tensor,
                 ..
             } => {
                 let sh = match declared_shape {
@@ -332,6 +335,7 @@ pub(super) fn declare(cx: &Ctxt, src: &Source, net: &ast::Net, stmts: &[Stmt]) -
                 if scope.declare(cx, name, decl) {
                     scope.params.push(ParamDecl {
                         name: name.text.clone(),
+                        tensor: tensor.clone(),
                         init: None,
                         docs: attrs
                             .iter()
