@@ -30,6 +30,9 @@ pub struct Api {
     pub fields: Vec<Field>,
     /// The rustdoc of `forward`.
     pub forward_doc: String,
+    /// `#[weights("..")]`: the `WEIGHTS` constant's value and the file it was read from
+    /// (`None` in a stub, whose `WEIGHTS` is zeros).
+    pub weights: Option<(TokenStream, Option<String>)>,
 }
 
 /// One parameter as a field of the struct.
@@ -194,13 +197,50 @@ pub fn items(api: &Api, bodies: Bodies) -> TokenStream {
     // and each impl the `cfg`s.
     let cfgs: Vec<&TokenStream> = api.attrs.iter().filter(|a| is_cfg(a)).collect();
     let stream = bodies.stream.as_ref().map(|s| stream_items(api, &cfgs, s));
+    let weights = api.weights.as_ref().map(|w| weights_items(api, &cfgs, w));
     quote! {
         #structure
+        #weights
         #(#cfgs)*
         #inherent
         #(#cfgs)*
         #network
         #stream
+    }
+}
+
+/// The `WEIGHTS` constant of a net with `#[weights("..")]`, and the `include_bytes!` of its
+/// file, which makes Cargo rebuild the crate when the file changes (a constant no code
+/// reads is not in the binary).
+fn weights_items(
+    api: &Api,
+    cfgs: &[&TokenStream],
+    (value, path): &(TokenStream, Option<String>),
+) -> TokenStream {
+    let name = &api.name;
+    let (doc, track) = match path {
+        Some(path) => (
+            format!(
+                " The parameters read from `{path}` when the crate compiled, bit for bit. \
+                 `static NET: {name} = {name}::WEIGHTS;` keeps them in read-only memory \
+                 (flash on a microcontroller), with no file and no heap at run time."
+            ),
+            quote!(
+                const _: &[::core::primitive::u8] = ::core::include_bytes!(#path);
+            ),
+        ),
+        None => (" The baked-in parameters.".to_string(), quote!()),
+    };
+    let allow = allow_lints();
+    let track = (!track.is_empty()).then(|| quote!(#(#cfgs)* #track));
+    quote! {
+        #track
+        #(#cfgs)*
+        #allow
+        impl #name {
+            #[doc = #doc]
+            pub const WEIGHTS: Self = #value;
+        }
     }
 }
 

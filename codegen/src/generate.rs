@@ -269,6 +269,13 @@ pub fn stub(stub: &Stub) -> TokenStream {
         output: types.output,
         fields,
         forward_doc: "The output for one input.".into(),
+        weights: stub.baked.then(|| {
+            let zero = types.params.iter().map(|(name, shape)| {
+                let (f, z) = (format_ident!("{}", name), zero_of(types.scalar, *shape));
+                quote!(#f: #z,)
+            });
+            (quote!(Self { #(#zero)* }), None)
+        }),
     };
     let stream = types.stream.as_ref().and_then(|states| {
         let t = match types.scalar {
@@ -361,7 +368,68 @@ fn api_of(net: &Net) -> Api {
             output_name(net),
             net.input.name
         ),
+        weights: net
+            .weights
+            .as_ref()
+            .map(|w| (weights_value(net, &w.bits), Some(w.path.clone()))),
     }
+}
+
+/// The struct literal of baked-in parameters: each value as a literal of the net's
+/// scalar type, which Rust reads back to the same bits, or `from_bits` where no literal
+/// can say it (infinities, NaNs with their payloads).
+fn weights_value(net: &Net, bits: &[u64]) -> TokenStream {
+    let scalar = |b: u64| -> TokenStream {
+        let (finite, negative) = match net.scalar {
+            Scalar::F32 => {
+                let v = f32::from_bits(b as u32);
+                (v.is_finite(), v.is_sign_negative())
+            }
+            Scalar::F64 => {
+                let v = f64::from_bits(b);
+                (v.is_finite(), v.is_sign_negative())
+            }
+        };
+        if !finite {
+            return match net.scalar {
+                Scalar::F32 => {
+                    let b = Literal::u32_suffixed(b as u32);
+                    quote!(::core::primitive::f32::from_bits(#b))
+                }
+                Scalar::F64 => {
+                    let b = Literal::u64_suffixed(b);
+                    quote!(::core::primitive::f64::from_bits(#b))
+                }
+            };
+        }
+        let magnitude = match net.scalar {
+            Scalar::F32 => Literal::f32_suffixed(f32::from_bits(b as u32).abs()),
+            Scalar::F64 => Literal::f64_suffixed(f64::from_bits(b).abs()),
+        };
+        // `-0.0` too: the negation of `0.0` is `-0.0`.
+        if negative {
+            quote!(-#magnitude)
+        } else {
+            quote!(#magnitude)
+        }
+    };
+    let mut at = 0;
+    let fields = net.params.iter().map(|p| {
+        let f = format_ident!("{}", p.name);
+        let n = p.shape.len();
+        let values: Vec<TokenStream> = bits[at..at + n].iter().map(|b| scalar(*b)).collect();
+        at += n;
+        let value = match p.shape {
+            Shape::Scalar => values[0].clone(),
+            Shape::Vector(_) => quote!([#(#values),*]),
+            Shape::Matrix(_, c) => {
+                let rows = values.chunks(c).map(|r| quote!([#(#r),*]));
+                quote!([#(#rows),*])
+            }
+        };
+        quote!(#f: #value,)
+    });
+    quote!(Self { #(#fields)* })
 }
 
 /// `reinit`'s body: each parameter drawn from its `init`, one random stream each.

@@ -332,6 +332,17 @@ pub struct Param {
     pub docs: Vec<TokenStream>,
 }
 
+/// Parameters baked in from a safetensors file when the macro ran.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baked {
+    /// The file's absolute path, so the generated code's `include_bytes!` makes Cargo
+    /// rebuild the crate when the file changes.
+    pub path: String,
+    /// Every parameter's values in `LAYOUT` order, row-major, as the bits of the net's
+    /// scalar type (an `f32`'s in the low 32 bits).
+    pub bits: Vec<u64>,
+}
+
 /// A `let` binding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Let {
@@ -372,6 +383,8 @@ pub struct Net {
     pub output: Sym,
     /// The loss, a scalar.
     pub loss: Expr,
+    /// The parameters read from `#[weights("..")]`'s file, if the net has one.
+    pub weights: Option<Baked>,
     /// User `fn`s visible in this net (shared and local), referenced by [`Func::User`].
     pub fns: Vec<FnDef>,
 }
@@ -389,6 +402,8 @@ pub struct Stub {
     /// The generated API's types, when the front end got far enough to know them all, so
     /// the stub can have every method with its real signature.
     pub api: Option<StubApi>,
+    /// Whether the net has `#[weights("..")]`: the stub then has `WEIGHTS` too.
+    pub baked: bool,
 }
 
 /// The types of a failed net's generated API: what its stub's signatures need.

@@ -47,6 +47,27 @@ chainrule::network! {
     }
 }
 
+chainrule::network! {
+    /// Weights baked in from a safetensors file when this crate compiles.
+    #[weights("../tests/reference/weights/small.safetensors")]
+    pub net Baked {
+        input x: [2];
+        param w: [3, 2];
+        param b: [3];
+        let y = sum(w @ x + b);
+        output y;
+        loss y;
+    }
+}
+
+/// The baked net, in read-only memory: no file, no heap.
+pub static BAKED: Baked = Baked::WEIGHTS;
+
+/// The baked net's output.
+pub fn baked_forward(x: &[f32; 2]) -> f32 {
+    BAKED.forward(x)
+}
+
 /// One SGD step of the GRU over a sequence: backpropagation through 32 steps.
 pub fn gru_train_step(net: &mut Gru, xs: &[[f32; 1]; 32], ts: &[[f32; 1]; 32], lr: f32) -> f32 {
     let mut grad = Gru::zeros();

@@ -31,6 +31,7 @@ mod loops;
 mod recurrent;
 mod scope;
 mod size;
+mod weights;
 
 use std::collections::BTreeSet;
 
@@ -86,6 +87,10 @@ pub fn check(file: &ast::File, src: &Source, cx: &Ctxt) -> (Vec<model::Net>, Vec
                             Ok(n) => api_of(&n),
                             Err(api) => api.map(|a| *a),
                         },
+                        baked: net
+                            .attrs
+                            .iter()
+                            .any(|a| matches!(a.kind, ast::AttrKind::Weights(_))),
                     });
                 }
             }
@@ -139,7 +144,12 @@ fn check_net(
             .filter(|_| small)
             .map(Box::new));
     }
-    build(src, net, &settings, fns, scope, checked).ok_or(None)
+    let mut built = build(src, net, &settings, fns, scope, checked).ok_or(None)?;
+    if let Some((path, span)) = &settings.weights {
+        // A file that does not match is reported; the net then fails with its stub.
+        built.weights = weights::bake(cx, path, span, &built);
+    }
+    Ok(built)
 }
 
 /// The API of a net that checked but fails with its invocation (a shared `fn` was
@@ -264,5 +274,6 @@ fn build(
         output: checked.output?,
         loss: checked.loss?,
         fns: fns.into_iter().map(|f| f.def).collect::<Option<Vec<_>>>()?,
+        weights: None,
     })
 }
