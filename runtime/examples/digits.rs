@@ -16,43 +16,18 @@
 //! the bar stays at 95%.
 #![forbid(unsafe_code)]
 
-mod common;
+#[macro_use]
+pub mod common;
 
-use chainrule::{
-    Adam, History, Progress, Schedule, Trainer, accuracy, argmax, argmax_accuracy, network,
-};
+use chainrule::{Adam, History, Progress, Schedule, Trainer, accuracy, argmax, argmax_accuracy};
 use std::error::Error;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-// 64 pixels in, 10 class scores (logits) out, one hidden layer of 32 units.
-//
-// - `fn swish` defines an activation, z·σ(z) (also called SiLU); `network!` derives its
-//   derivative like any built-in's.
-// - `dense(x, 32, swish)` is the layer shorthand: it declares `h_w: [32, 64]` (xavier)
-//   and `h_b: [32]` (zeros) and binds `h = swish(h_w @ x + h_b)`.
-// - The output layer is written out by hand, the same thing without the shorthand.
-// - The loss is the softmax cross-entropy of the logits (stable for any logits) plus a
-//   small L2 penalty on both weight matrices: weight decay, written into the loss.
-network! {
-    fn swish(z) = z * sigmoid(z);
-
-    /// Reads an 8×8 digit, pixels 0 (paper) to 1 (ink), and scores the classes 0 to 9.
-    pub net Digits {
-        input  x: [64];
-        target t: [10];
-
-        let h = dense(x, 32, swish);
-
-        param w: [10, 32] = xavier;
-        param b: [10];
-        let z = w @ h + b;
-
-        output z;
-        loss softmax_cross_entropy(z, t) + 0.0001 * (sum(h_w * h_w) + sum(w * w));
-    }
-}
+// The net `Digits`, defined in `common/digits_net.rs` (shared with `digits_baked`,
+// which bakes this example's saved weights into its binary).
+digits_net!(pub net Digits);
 
 /// The seed of both the initial weights and the shuffling, so every run is the same.
 pub const SEED: u64 = 2;

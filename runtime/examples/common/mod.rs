@@ -11,6 +11,9 @@
 //!   with DejaVu Sans from the `dejavu` crate, so nothing is looked up on the machine.
 #![allow(dead_code)]
 
+#[macro_use]
+mod digits_net;
+
 use chainrule::History;
 use plotters::prelude::*;
 use std::error::Error;
