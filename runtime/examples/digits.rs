@@ -17,7 +17,7 @@
 #![forbid(unsafe_code)]
 
 #[macro_use]
-pub mod common;
+pub(crate) mod common;
 
 use chainrule::{Adam, History, Progress, Schedule, Trainer, accuracy, argmax, argmax_accuracy};
 use std::error::Error;
