@@ -65,36 +65,22 @@ pub fn parse(src: &Source, cx: &Ctxt) -> File {
 
 /// Parses one expression written as Rust tokens, for tests: its AST or the messages.
 pub fn parse_expr(text: &str) -> Result<Expr, Vec<String>> {
-    let tokens: proc_macro2::TokenStream = text
-        .parse()
-        .map_err(|e: proc_macro2::LexError| vec![e.to_string()])?;
-    let src = Source::flatten(tokens);
-    let cx = Ctxt::new();
-    let b = Builder {
-        cx: &cx,
-        src: &src,
-        offset: 0,
-    };
-    let expr = match pest_parse(Rule::expr_only, &src.text) {
-        Ok(mut pairs) => pairs
-            .next()
-            .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::expr))
-            .and_then(|p| b.expr(p)),
-        Err(e) => {
-            b.syntax_error(&e);
-            None
-        }
-    };
-    let messages: Vec<String> = cx.finish().into_iter().map(|d| d.message).collect();
-    match expr {
-        Some(e) if messages.is_empty() => Ok(e),
-        _ => Err(messages),
-    }
+    parse_one(text, Rule::expr_only, Rule::expr, |b, p| b.expr(p))
 }
 
 /// Parses one `for` loop written as Rust tokens: its AST or the messages. The recurrent
 /// layers' equations are such loops.
 pub fn parse_for(text: &str) -> Result<ForLoop, Vec<String>> {
+    parse_one(text, Rule::for_only, Rule::for_loop, |b, p| b.for_loop(p))
+}
+
+/// Parses `text` as the one `inner` that rule `whole` holds, built by `build`.
+fn parse_one<T>(
+    text: &str,
+    whole: Rule,
+    inner: Rule,
+    build: impl FnOnce(&Builder, Pair<Rule>) -> Option<T>,
+) -> Result<T, Vec<String>> {
     let tokens: proc_macro2::TokenStream = text
         .parse()
         .map_err(|e: proc_macro2::LexError| vec![e.to_string()])?;
@@ -105,19 +91,19 @@ pub fn parse_for(text: &str) -> Result<ForLoop, Vec<String>> {
         src: &src,
         offset: 0,
     };
-    let l = match pest_parse(Rule::for_only, &src.text) {
+    let built = match pest_parse(whole, &src.text) {
         Ok(mut pairs) => pairs
             .next()
-            .and_then(|p| p.into_inner().find(|p| p.as_rule() == Rule::for_loop))
-            .and_then(|p| b.for_loop(p)),
+            .and_then(|p| p.into_inner().find(|p| p.as_rule() == inner))
+            .and_then(|p| build(&b, p)),
         Err(e) => {
             b.syntax_error(&e);
             None
         }
     };
     let messages: Vec<String> = cx.finish().into_iter().map(|d| d.message).collect();
-    match l {
-        Some(l) if messages.is_empty() => Ok(l),
+    match built {
+        Some(t) if messages.is_empty() => Ok(t),
         _ => Err(messages),
     }
 }

@@ -805,6 +805,17 @@ pub(super) struct Checked {
     pub(super) incomplete: bool,
 }
 
+/// Whether a layer's `let` at source statement `at` can be typed: only once its
+/// parameters are declared and shaped. A taken name (reported) would find the other
+/// declaration, and an unknown shape means its input or size failed (reported). True for
+/// a `let` that is no layer.
+fn layer_ready(decls: &Decls, params: &[String], at: usize) -> bool {
+    params.iter().all(|p| {
+        (decls.by_name.get(p))
+            .is_some_and(|d| d.at == at && d.kind == DeclKind::Dense && d.shape.is_some())
+    })
+}
+
 /// The typing pass: the `let`s in order (a layer's weight takes its shape between its
 /// input and its `let`), then `output` and `loss`, which may name anything in the net.
 pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut Scope) -> Checked {
@@ -855,12 +866,7 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
                 standalone,
             } => {
                 ec.mode = Mode::Let { at: stmt.at, pos };
-                // A recurrent layer is typed only once its parameters are shaped.
-                let ready = params.iter().all(|p| {
-                    (ec.decls.by_name.get(p)).is_some_and(|d| {
-                        d.at == stmt.at && d.kind == DeclKind::Dense && d.shape.is_some()
-                    })
-                });
+                let ready = layer_ready(ec.decls, params, stmt.at);
                 let typed = for_loop
                     .as_ref()
                     .filter(|_| ready)
@@ -909,14 +915,7 @@ pub(super) fn type_check(cx: &Ctxt, fns: &[FnEntry], stmts: &[Stmt], scope: &mut
                 params,
             } => {
                 ec.mode = Mode::Let { at: stmt.at, pos };
-                // A layer is typed only once its parameters are declared and shaped: a
-                // taken name (reported) would find the other declaration, and an unknown
-                // shape means its input or size failed (reported).
-                let ready = params.iter().all(|p| {
-                    (ec.decls.by_name.get(p)).is_some_and(|d| {
-                        d.at == stmt.at && d.kind == DeclKind::Dense && d.shape.is_some()
-                    })
-                });
+                let ready = layer_ready(ec.decls, params, stmt.at);
                 let typed = value.as_ref().filter(|_| ready).and_then(|v| ec.expr(v));
                 if *hidden {
                     // Its uses are taken by the layer's `let`, which uses it.
