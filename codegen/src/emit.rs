@@ -155,21 +155,7 @@ pub mod cell_names {
 impl<'a> Emitter<'a> {
     /// Prepares to emit a planned method, naming every stored node.
     pub fn new(net: &'a Net, low: &'a Lowered, plan: &'a Plan, roles: &[Role]) -> Self {
-        let g = &low.graph;
-        let names = naming::locals(net, plan, roles);
-        let scalar_ty = match net.scalar {
-            Scalar::F32 => quote!(::core::primitive::f32),
-            Scalar::F64 => quote!(::core::primitive::f64),
-        };
-        Self {
-            g,
-            net,
-            plan,
-            names,
-            scalar_ty,
-            batch: None,
-            cell_grads: None,
-        }
+        Self::for_cell(net, &low.graph, plan, roles, None)
     }
 
     /// An emitter over a loop cell's own graph (a cell function's body); `grads` names

@@ -328,20 +328,24 @@ mod pytorch {
         }
     }
 
-    #[test]
-    fn gru_matches_pytorch_equations() {
+    /// PyTorch's tensors of a one-layer module with `gates` gates, 3 inputs and 4 units.
+    fn assert_pytorch_layout<N: Network>(gates: usize) {
+        let layout: Vec<(&str, &[usize])> = N::LAYOUT.iter().map(|p| (p.name, p.shape)).collect();
+        let rows = gates * 4;
         assert_eq!(
-            Gru::LAYOUT
-                .iter()
-                .map(|p| (p.name, p.shape))
-                .collect::<Vec<_>>(),
+            layout,
             [
-                ("h_weight_ih", &[12, 3][..]),
-                ("h_weight_hh", &[12, 4]),
-                ("h_bias_ih", &[12]),
-                ("h_bias_hh", &[12]),
+                ("h_weight_ih", &[rows, 3][..]),
+                ("h_weight_hh", &[rows, 4]),
+                ("h_bias_ih", &[rows]),
+                ("h_bias_hh", &[rows]),
             ]
         );
+    }
+
+    #[test]
+    fn gru_matches_pytorch_equations() {
+        assert_pytorch_layout::<Gru>(3);
         check::<Gru>(
             &values::GRU,
             core::array::from_fn(|i| core::array::from_fn(|j| tgt(i * 4 + j))),
@@ -350,18 +354,7 @@ mod pytorch {
 
     #[test]
     fn lstm_matches_pytorch_equations() {
-        assert_eq!(
-            Lstm::LAYOUT
-                .iter()
-                .map(|p| (p.name, p.shape))
-                .collect::<Vec<_>>(),
-            [
-                ("h_weight_ih", &[16, 3][..]),
-                ("h_weight_hh", &[16, 4]),
-                ("h_bias_ih", &[16]),
-                ("h_bias_hh", &[16]),
-            ]
-        );
+        assert_pytorch_layout::<Lstm>(4);
         check::<Lstm>(
             &values::LSTM,
             core::array::from_fn(|i| core::array::from_fn(|j| tgt(i * 4 + j))),
